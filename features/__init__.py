@@ -1,0 +1,1 @@
+"""The lead contract, reading and validating exports, and the encoder frozen into every model."""

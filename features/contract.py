@@ -1,0 +1,129 @@
+"""The lead contract: which column is what in a company's export.
+
+It is read from a TOML file and/or CLI flags; a flag wins over the file. Everything the model
+needs to know about the export lives here and is frozen into the model artifact.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from features.errors import ContractError
+
+KINDS = ("categorical", "numeric", "boolean", "datetime")
+
+
+@dataclass(frozen=True)
+class LeadContract:
+    """Column roles of one export. Only `target` and `positive` are required to train."""
+
+    target: str | None = None
+    positive: tuple[str, ...] = ()
+    negative: tuple[str, ...] = ()
+    open: tuple[str, ...] = ()
+    id: str | None = None
+    time: str | None = None
+    value: str | None = None
+    loss_reason: str | None = None
+    drop: tuple[str, ...] = ()
+    pii: tuple[str, ...] = ()
+    na_values: tuple[str, ...] = ()
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for column, kind in self.kinds.items():
+            if kind not in KINDS:
+                raise ContractError(
+                    f"kind of column '{column}' is '{kind}'; use one of: {', '.join(KINDS)}"
+                )
+
+    @property
+    def excluded_columns(self) -> set[str]:
+        """Columns that are never features: roles that are not lead attributes, drop and PII."""
+        roles = {self.id, self.target, self.time, self.value, self.loss_reason}
+        return {c for c in roles if c} | set(self.drop) | set(self.pii)
+
+    def require_training_roles(self) -> None:
+        """Training needs to know the outcome column and what counts as won."""
+        if not self.target:
+            raise ContractError(
+                "no outcome column: give --target COLUMN or 'target = \"COLUMN\"' in the contract"
+            )
+        if not self.positive:
+            raise ContractError(
+                "no label means 'won': give --positive LABEL (repeatable) or "
+                "'positive = [\"won\"]' in the contract"
+            )
+        overlap = set(self.positive) & (set(self.negative) | set(self.open))
+        if overlap:
+            raise ContractError(
+                f"labels {sorted(overlap)} are listed as positive and also as negative or open; "
+                "each label may have one meaning"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "contract") -> LeadContract:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ContractError(
+                f"{source}: unknown key(s) {unknown}; known keys are {sorted(known)}"
+            )
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            if key == "kinds":
+                if not isinstance(raw, dict):
+                    raise ContractError(f"{source}: 'kinds' must be a table of column = kind")
+                values[key] = {str(k): str(v) for k, v in raw.items()}
+            elif isinstance(raw, list):
+                values[key] = tuple(str(v) for v in raw)
+            elif key in _LIST_KEYS:
+                values[key] = (str(raw),)
+            else:
+                values[key] = None if raw is None else str(raw)
+        return cls(**values)
+
+
+_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values"}
+
+
+def load_contract(path: Path | None, overrides: dict[str, Any] | None = None) -> LeadContract:
+    """Read the TOML contract (if any) and apply the flags the user gave on top of it."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_toml(path)
+    for key, value in (overrides or {}).items():
+        if value in (None, (), [], {}):
+            continue
+        if key == "kinds":
+            data["kinds"] = {**data.get("kinds", {}), **value}
+        else:
+            data[key] = value
+    return LeadContract.from_dict(data, source=str(path) if path else "flags")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ContractError(f"contract file {path} does not exist; check the --config path")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ContractError(f"contract file {path} is not valid TOML: {exc}") from exc
+
+
+def parse_kind_overrides(pairs: list[str]) -> dict[str, str]:
+    """Turn repeated `--kind COLUMN=KIND` flags into a mapping."""
+    kinds: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, kind = pair.partition("=")
+        if not sep or not column or not kind:
+            raise ContractError(f"--kind '{pair}' must look like COLUMN=KIND, e.g. visits=numeric")
+        kinds[column.strip()] = kind.strip()
+    return kinds

@@ -1,0 +1,161 @@
+"""The encoder: raw lead fields to the numeric matrix LightGBM reads, fitted once, frozen into
+the model, and used unchanged by training, batch scoring and the API.
+
+Each feature becomes exactly one column, so a model contribution maps back to one input field.
+Categories become integer codes (LightGBM splits on them natively); categories too rare to learn
+from, and categories never seen in training, share one "other" code; missing stays NaN.
+`transform` encodes a DataFrame; `encode_records` is the fast path for JSON leads and gives the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.errors import FieldValueError, InvalidLeadsError
+from features.kinds import BOOLEAN_FALSE, BOOLEAN_TRUE
+from features.values import canonical_text, canonical_text_series, parses_as_number
+
+MIN_CATEGORY_COUNT = 5
+MAX_CATEGORIES = 250
+_EPOCH = pd.Timestamp("1970-01-01")
+_BOOLEAN_CODES = {**dict.fromkeys(BOOLEAN_TRUE, 1.0), **dict.fromkeys(BOOLEAN_FALSE, 0.0)}
+
+
+@dataclass
+class EncodedFeature:
+    """One input field and how it is encoded."""
+
+    name: str
+    kind: str
+    categories: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._codes = {c: float(i) for i, c in enumerate(self.categories)}
+
+    @property
+    def other_code(self) -> float:
+        return float(len(self.categories))
+
+    def category_label(self, code: float) -> str | None:
+        """The category an encoded value stands for (None for missing, 'other' for the rest)."""
+        if math.isnan(code):
+            return None
+        index = int(code)
+        return self.categories[index] if index < len(self.categories) else "other"
+
+
+class LeadEncoder:
+    """Fit on training leads, then encode frames or single records identically."""
+
+    def __init__(self, features: Sequence[EncodedFeature], na_values: Sequence[str] = ()) -> None:
+        self.features = list(features)
+        self.na_values = frozenset(str(v) for v in na_values)
+        self._numeric_sentinels = frozenset(
+            float(v) for v in self.na_values if parses_as_number(v)
+        )
+
+    @classmethod
+    def fit(
+        cls, frame: pd.DataFrame, kinds: Mapping[str, str], na_values: Sequence[str] = ()
+    ) -> LeadEncoder:
+        features = []
+        for name, kind in kinds.items():
+            categories = (
+                _frequent_categories(frame[name], na_values) if kind == "categorical" else []
+            )
+            features.append(EncodedFeature(name, kind, categories))
+        return cls(features, na_values)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        return [i for i, f in enumerate(self.features) if f.kind == "categorical"]
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Encode a DataFrame; absent columns are missing, unreadable values become missing."""
+        matrix = np.full((len(frame), len(self.features)), np.nan)
+        for j, feature in enumerate(self.features):
+            if feature.name in frame.columns:
+                matrix[:, j] = self._encode_column(frame[feature.name], feature)
+        return matrix
+
+    def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Encode many JSON leads; every wrong value of every lead is reported at once."""
+        matrix = np.empty((len(records), len(self.features)))
+        problems: list[tuple[int, FieldValueError]] = []
+        for i, record in enumerate(records):
+            for j, feature in enumerate(self.features):
+                try:
+                    matrix[i, j] = self._encode_value(record.get(feature.name), feature)
+                except FieldValueError as problem:
+                    problems.append((i, problem))
+        if problems:
+            raise InvalidLeadsError(problems)
+        return matrix
+
+    def _encode_column(self, series: pd.Series, feature: EncodedFeature) -> np.ndarray:
+        text = canonical_text_series(series)
+        text = text.mask(text.isin(self.na_values))
+        if feature.kind == "categorical":
+            codes = text.map(feature._codes)
+            return codes.where(text.isna() | codes.notna(), feature.other_code).to_numpy(float)
+        if feature.kind == "boolean":
+            return text.str.lower().map(_BOOLEAN_CODES).to_numpy(float)
+        if feature.kind == "datetime":
+            times = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+            return ((times.dt.tz_localize(None) - _EPOCH) / pd.Timedelta(days=1)).to_numpy(float)
+        numbers = pd.to_numeric(text, errors="coerce")
+        return numbers.mask(numbers.isin(self._numeric_sentinels)).to_numpy(float)
+
+    def _encode_value(self, value: Any, feature: EncodedFeature) -> float:
+        text = canonical_text(value)
+        if text is None or text in self.na_values:
+            return math.nan
+        if feature.kind == "categorical":
+            return feature._codes.get(text, feature.other_code)
+        if feature.kind == "boolean":
+            code = _BOOLEAN_CODES.get(text.lower())
+            if code is None:
+                raise FieldValueError(feature.name, value, "yes/no, true/false or 1/0")
+            return code
+        if feature.kind == "datetime":
+            try:
+                return (pd.Timestamp(text).tz_localize(None) - _EPOCH) / pd.Timedelta(days=1)
+            except ValueError as exc:
+                raise FieldValueError(feature.name, value, "a date") from exc
+        if isinstance(value, bool):
+            raise FieldValueError(feature.name, value, "a number")
+        try:
+            number = float(text)
+        except ValueError as exc:
+            raise FieldValueError(feature.name, value, "a number") from exc
+        return math.nan if number in self._numeric_sentinels else number
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "na_values": sorted(self.na_values),
+            "features": [
+                {"name": f.name, "kind": f.kind, "categories": f.categories} for f in self.features
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LeadEncoder:
+        return cls([EncodedFeature(**f) for f in data["features"]], data["na_values"])
+
+
+def _frequent_categories(series: pd.Series, na_values: Sequence[str]) -> list[str]:
+    text = canonical_text_series(series)
+    counts = text.mask(text.isin(list(na_values))).value_counts()
+    frequent = counts[counts >= MIN_CATEGORY_COUNT].head(MAX_CATEGORIES)
+    return [str(c) for c in frequent.index]

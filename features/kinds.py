@@ -1,0 +1,97 @@
+"""Which columns are features, and of what kind: from the contract where it says, inferred where not.
+
+Identifier-like columns (a different value on every row) are never features: a model can only
+memorise them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from features.contract import LeadContract
+from features.errors import DataError
+from features.values import canonical_text_series
+
+log = logging.getLogger(__name__)
+
+BOOLEAN_TRUE = frozenset({"1", "true", "yes", "y", "t"})
+BOOLEAN_FALSE = frozenset({"0", "false", "no", "n", "f"})
+IDENTIFIER_UNIQUE_SHARE = 0.95
+MIN_ROWS_FOR_IDENTIFIER = 20
+NUMERIC_TEXT_SHARE = 0.98
+
+
+def feature_kinds(frame: pd.DataFrame, contract: LeadContract, source: str) -> dict[str, str]:
+    """Map every feature column to its kind; overrides are checked to parse."""
+    kinds: dict[str, str] = {}
+    for column in frame.columns:
+        if column in contract.excluded_columns:
+            continue
+        series = frame[column]
+        if column in contract.kinds:
+            kind = contract.kinds[column]
+            _check_override_parses(series, column, kind, source)
+        elif series.notna().sum() == 0:
+            log.info("column %s is empty and is not used", column)
+            continue
+        elif is_identifier_like(series):
+            log.info("column %s has a different value on every row: not used as a feature", column)
+            continue
+        else:
+            kind = infer_kind(series)
+        kinds[column] = kind
+    if not kinds:
+        raise DataError(
+            f"{source}: no feature columns left after excluding id, target, time, value, "
+            "loss reason, drop and PII columns; the export needs lead attributes to learn from"
+        )
+    return kinds
+
+
+def is_identifier_like(series: pd.Series) -> bool:
+    values = series.dropna()
+    if len(values) < MIN_ROWS_FOR_IDENTIFIER:
+        return False
+    if pd.api.types.is_float_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_integer_dtype(values):
+        return values.is_unique
+    return values.nunique() >= IDENTIFIER_UNIQUE_SHARE * len(values)
+
+
+def infer_kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    text = canonical_text_series(series).dropna()
+    lowered = set(text.str.lower().unique())
+    if lowered and lowered <= (BOOLEAN_TRUE | BOOLEAN_FALSE) and len(lowered) <= 2:
+        return "boolean"
+    if pd.to_numeric(text, errors="coerce").notna().mean() >= NUMERIC_TEXT_SHARE:
+        return "numeric"
+    return "categorical"
+
+
+def _check_override_parses(series: pd.Series, column: str, kind: str, source: str) -> None:
+    text = canonical_text_series(series)
+    present = text.notna()
+    if kind == "numeric":
+        bad = present & pd.to_numeric(text, errors="coerce").isna()
+    elif kind == "boolean":
+        bad = present & ~text.str.lower().isin(BOOLEAN_TRUE | BOOLEAN_FALSE)
+    elif kind == "datetime":
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+        bad = present & parsed.isna()
+    else:
+        return
+    if bad.any():
+        rows = ", ".join(f"row {i + 1}: {text[i]!r}" for i in bad[bad].index[:5])
+        raise DataError(
+            f"{source}: column '{column}' is declared {kind} but {int(bad.sum())} values do not "
+            f"parse ({rows}); fix those rows or declare the column with another kind"
+        )

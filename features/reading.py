@@ -1,0 +1,80 @@
+"""Reading exports (CSV or Parquet) into DataFrames, with missing-value sentinels applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from features.errors import DataError
+from features.values import parses_as_number
+
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read one export; sentinel values (e.g. `Select`, `-1`) become missing."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, na_values=list(na_values), low_memory=False)
+        else:
+            frame = mask_sentinels(pd.read_parquet(path), na_values)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty: export the leads with a header row") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path} cannot be read: {first_line}") from exc
+    if frame.empty:
+        raise DataError(f"{path} has a header but no rows: export at least one lead")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path} does not exist: check the path of the export")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder: give the CSV or Parquet file inside it")
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise DataError(
+            f"{path} has suffix '{path.suffix}': export as one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes): export the leads with a header row")
+
+
+def mask_sentinels(frame: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFrame:
+    """Replace sentinel values with missing in text columns and, where numeric, in number columns."""
+    if not na_values:
+        return frame
+    numeric_sentinels = [float(v) for v in na_values if parses_as_number(v)]
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            if numeric_sentinels:
+                out[column] = series.mask(series.isin(numeric_sentinels))
+        elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            out[column] = series.mask(series.astype("str").str.strip().isin(na_values))
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write CSV or Parquet by the file's suffix, atomically: a temporary name, renamed at the end."""
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise DataError(
+            f"output {path} has suffix '{path.suffix}': use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(partial, index=False)
+        else:
+            frame.to_parquet(partial, index=False)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,50 @@
+"""One spelling for every raw value, so a CSV cell and a JSON field mean the same thing.
+
+`1`, `1.0` and `" 1 "` all become the text `"1"`; missing values stay missing. Labels and
+categories are compared in this form, in training and in serving alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+
+def canonical_text(value: object) -> str | None:
+    """The text form of one raw value, or None when it is missing."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value).strip()
+    return text or None
+
+
+def canonical_text_series(series: pd.Series) -> pd.Series:
+    """The vectorised twin of `canonical_text` for a whole column (object dtype, NaN if missing)."""
+    if pd.api.types.is_bool_dtype(series):
+        out = series.map({True: "true", False: "false"})
+        return out.astype(object).where(series.notna(), None)
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.astype("float64")
+        as_int = values.where(values.notna() & (values % 1 == 0))
+        text = values.map(repr).astype(object)
+        text = text.where(as_int.isna(), as_int.map(lambda v: str(int(v)) if v == v else None))
+        return text.where(values.notna(), None)
+    return series.astype(object).map(canonical_text, na_action="ignore")
+
+
+def parses_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,164 @@
+"""The `leadscore` command: parses options and calls the packages; nothing else lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.errors import LeadscoreError
+
+app = typer.Typer(help="Lead conversion scores learnt from your own won and lost leads.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+
+QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "matplotlib", "httpx")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """A user-facing failure is one line on stderr and exit code 2 (no traceback)."""
+    try:
+        yield
+    except LeadscoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Argument(help="CSV or Parquet file to write")],
+    rows: Annotated[int, typer.Option(min=1, help="how many leads")] = 5000,
+    seed: Annotated[int, typer.Option(help="same seed, same leads")] = 0,
+) -> None:
+    """Write realistic B2B demo leads and their lead contract (OUT with suffix .toml)."""
+    from features.demo import write_demo
+
+    with user_errors():
+        contract = write_demo(out, rows, seed)
+    typer.echo(f"wrote {rows} leads to {out} and their contract to {contract}")
+
+
+ContractFile = Annotated[Path | None, typer.Option("--config", help="lead contract (TOML)")]
+Repeated = Annotated[list[str] | None, typer.Option()]
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="the export: CSV or Parquet")],
+    config: ContractFile = None,
+    id: Annotated[str | None, typer.Option("--id", help="lead id column")] = None,
+    target: Annotated[str | None, typer.Option(help="outcome column")] = None,
+    positive: Annotated[list[str] | None, typer.Option(help="label meaning won")] = None,
+    negative: Annotated[list[str] | None, typer.Option(help="label meaning lost")] = None,
+    open: Annotated[list[str] | None, typer.Option("--open", help="label of open leads")] = None,
+    time: Annotated[str | None, typer.Option(help="created-at column")] = None,
+    value: Annotated[str | None, typer.Option(help="deal value column")] = None,
+    loss_reason: Annotated[str | None, typer.Option(help="loss reason column")] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="column never used")] = None,
+    pii: Annotated[list[str] | None, typer.Option(help="personal column: never used or logged")] = None,
+    na_values: Annotated[list[str] | None, typer.Option(help="value meaning missing")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="COLUMN=KIND override")] = None,
+    model_name: Annotated[str, typer.Option(help="registered model name")] = "leadscore",
+    experiment: Annotated[str, typer.Option(help="MLflow experiment")] = "leadscore",
+    report_json: Annotated[Path | None, typer.Option(help="write what happened as JSON")] = None,
+) -> None:
+    """Train on won and lost leads, evaluate, and register a new model version in MLflow."""
+    from features.contract import load_contract, parse_kind_overrides
+    from train.pipeline import train_from_file
+
+    with user_errors():
+        contract = load_contract(config, {
+            "id": id, "target": target, "positive": positive, "negative": negative, "open": open,
+            "time": time, "value": value, "loss_reason": loss_reason, "drop": drop, "pii": pii,
+            "na_values": na_values, "kinds": parse_kind_overrides(kind or []),
+        })
+        with _progress_bar(total=4) as step:
+            result = train_from_file(data, contract, model_name, experiment, progress=step)
+    if report_json:
+        report_json.parent.mkdir(parents=True, exist_ok=True)
+        report_json.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
+    _print_training_summary(result)
+
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Argument(help="leads to score: CSV or Parquet")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV or Parquet file to write")],
+    model: Annotated[str, typer.Option(help="model URI")] = "models:/leadscore@champion",
+) -> None:
+    """Add probability, score (0-100) and tier (A-D) to every lead of a file."""
+    from train.scoring import score_file
+
+    with user_errors():
+        rows = score_file(data, out, model)
+    typer.echo(f"scored {rows} leads into {out}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default 8000")] = None,
+    model: Annotated[str | None, typer.Option(help="model URI")] = None,
+) -> None:
+    """Start the scoring API (settings also from LEADSCORE_* variables)."""
+    import uvicorn
+
+    from serve.app import create_app
+    from serve.settings import Settings
+
+    overrides = {"host": host, "port": port, "model_uri": model}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description:<36}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("starting", total=total)
+
+        def step(description: str) -> None:
+            if progress.tasks[task].description != "starting":
+                progress.advance(task)
+            progress.update(task, description=description)
+
+        yield step
+
+
+def _print_training_summary(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"model version {result.model_version} "
+                        f"({'champion' if result.champion else 'not champion'})")
+    table.add_column("metric (evaluation slice)")
+    table.add_column("model", justify="right")
+    table.add_column("baseline", justify="right")
+    for name, value in result.metrics.items():
+        table.add_row(name, f"{value:.4f}", f"{result.baseline_metrics[name]:.4f}")
+    console = Console()
+    console.print(table)
+    rows = result.rows
+    console.print(
+        f"trained on {sum(rows['train'].values())} leads, evaluated on "
+        f"{sum(rows['evaluate'].values())} newer ones ({result.split} split), "
+        f"{result.trees} trees, {result.calibration} calibration, {result.seconds:.1f} s; "
+        f"model URI {result.model_uri}"
+    )

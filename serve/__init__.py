@@ -1,0 +1,1 @@
+"""The scoring API for the CRM: settings, the FastAPI app, schemas and the model holder."""

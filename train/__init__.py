@@ -1,0 +1,1 @@
+"""Splitting, fitting, calibration, evaluation, MLflow logging and the model registry."""
