@@ -14,8 +14,11 @@ import typer
 
 from features.errors import LeadscoreError
 
-app = typer.Typer(help="Lead conversion scores learnt from your own won and lost leads.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Lead conversion scores learnt from your own won and lost leads.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "matplotlib", "httpx")
 
@@ -33,8 +36,10 @@ def user_errors() -> Iterator[None]:
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -70,7 +75,9 @@ def train(
     value: Annotated[str | None, typer.Option(help="deal value column")] = None,
     loss_reason: Annotated[str | None, typer.Option(help="loss reason column")] = None,
     drop: Annotated[list[str] | None, typer.Option(help="column never used")] = None,
-    pii: Annotated[list[str] | None, typer.Option(help="personal column: never used or logged")] = None,
+    pii: Annotated[
+        list[str] | None, typer.Option(help="personal column: never used or logged")
+    ] = None,
     na_values: Annotated[list[str] | None, typer.Option(help="value meaning missing")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="COLUMN=KIND override")] = None,
     model_name: Annotated[str, typer.Option(help="registered model name")] = "leadscore",
@@ -82,11 +89,23 @@ def train(
     from train.pipeline import train_from_file
 
     with user_errors():
-        contract = load_contract(config, {
-            "id": id, "target": target, "positive": positive, "negative": negative, "open": open,
-            "time": time, "value": value, "loss_reason": loss_reason, "drop": drop, "pii": pii,
-            "na_values": na_values, "kinds": parse_kind_overrides(kind or []),
-        })
+        contract = load_contract(
+            config,
+            {
+                "id": id,
+                "target": target,
+                "positive": positive,
+                "negative": negative,
+                "open": open,
+                "time": time,
+                "value": value,
+                "loss_reason": loss_reason,
+                "drop": drop,
+                "pii": pii,
+                "na_values": na_values,
+                "kinds": parse_kind_overrides(kind or []),
+            },
+        )
         with _progress_bar(total=4) as step:
             result = train_from_file(data, contract, model_name, experiment, progress=step)
     if report_json:
@@ -146,8 +165,10 @@ def _print_training_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"model version {result.model_version} "
-                        f"({'champion' if result.champion else 'not champion'})")
+    table = Table(
+        title=f"model version {result.model_version} "
+        f"({'champion' if result.champion else 'not champion'})"
+    )
     table.add_column("metric (evaluation slice)")
     table.add_column("model", justify="right")
     table.add_column("baseline", justify="right")
@@ -162,3 +183,7 @@ def _print_training_summary(result) -> None:
         f"{result.trees} trees, {result.calibration} calibration, {result.seconds:.1f} s; "
         f"model URI {result.model_uri}"
     )
+
+
+if __name__ == "__main__":
+    app()

@@ -28,24 +28,45 @@ import numpy as np
 import pandas as pd
 
 INDUSTRY = {
-    "Software": 0.3, "Finance": 0.2, "Healthcare": 0.1, "Manufacturing": 0.0, "Retail": 0.0,
-    "Education": 0.0, "Logistics": 0.0, "Government": -0.3,
+    "Software": 0.3,
+    "Finance": 0.2,
+    "Healthcare": 0.1,
+    "Manufacturing": 0.0,
+    "Retail": 0.0,
+    "Education": 0.0,
+    "Logistics": 0.0,
+    "Government": -0.3,
 }
 COMPANY_SIZE = {"1-10": 0.18, "11-50": 0.27, "51-200": 0.25, "201-1000": 0.18, "1000+": 0.12}
 JOB_LEVEL = {
-    "Intern": -1.0, "Individual Contributor": -0.4, "Manager": 0.0, "Director": 0.3, "VP": 0.5,
+    "Intern": -1.0,
+    "Individual Contributor": -0.4,
+    "Manager": 0.0,
+    "Director": 0.3,
+    "VP": 0.5,
     "C-Level": 0.6,
 }
 LEAD_SOURCE = {
-    "Referral": 1.0, "Partner": 0.6, "Webinar": 0.4, "Trade Show": 0.2, "Organic Search": 0.0,
-    "Paid Search": 0.0, "Social Media": -0.4, "Cold Outbound": -0.8,
+    "Referral": 1.0,
+    "Partner": 0.6,
+    "Webinar": 0.4,
+    "Trade Show": 0.2,
+    "Organic Search": 0.0,
+    "Paid Search": 0.0,
+    "Social Media": -0.4,
+    "Cold Outbound": -0.8,
 }
 SOURCE_SHARE = [0.08, 0.06, 0.12, 0.07, 0.2, 0.2, 0.12, 0.15]
 COUNTRY = ["US", "UK", "Germany", "France", "India", "Brazil", "Canada", "Australia"]
 TIMELINE = {"0-3 months": 0.9, "3-6 months": 0.3, "6-12 months": -0.3, "12+ months": -0.9}
 BUDGET = {"Approved": 1.0, "Pending": 0.2, "None": -1.0}
-SIZE_DEAL_MEDIAN = {"1-10": 3_000, "11-50": 8_000, "51-200": 20_000, "201-1000": 45_000,
-                    "1000+": 110_000}
+SIZE_DEAL_MEDIAN = {
+    "1-10": 3_000,
+    "11-50": 8_000,
+    "51-200": 20_000,
+    "201-1000": 45_000,
+    "1000+": 110_000,
+}
 LOSS_REASONS = ["No budget", "Timing", "Price", "Chose competitor", "No response", "Not a fit"]
 START = pd.Timestamp("2024-01-01")
 DAYS = 730
@@ -69,20 +90,22 @@ def generate_leads(rows: int, seed: int = 0) -> pd.DataFrame:
     """`rows` demo leads; the same seed gives the same leads."""
     rng = np.random.default_rng(seed)
     day = np.sort(rng.uniform(0, DAYS, rows))
-    frame = pd.DataFrame({
-        "lead_id": [f"L{i:07d}" for i in range(1, rows + 1)],
-        "created_at": (START + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d %H:%M"),
-        "industry": _pick(rng, INDUSTRY, rows),
-        "company_size": _pick(rng, COMPANY_SIZE, rows, list(COMPANY_SIZE.values())),
-        "job_title_level": _pick(rng, JOB_LEVEL, rows, [0.05, 0.35, 0.27, 0.17, 0.1, 0.06]),
-        "lead_source": _pick(rng, LEAD_SOURCE, rows, SOURCE_SHARE),
-        "country": rng.choice(COUNTRY, rows, p=[0.35, 0.12, 0.1, 0.08, 0.13, 0.07, 0.08, 0.07]),
-        "purchase_timeline": _pick(rng, TIMELINE, rows, [0.2, 0.3, 0.3, 0.2]),
-        "budget_status": _pick(rng, BUDGET, rows, [0.3, 0.4, 0.3]),
-        "web_visits": rng.negative_binomial(2, 0.3, rows),
-        "email_opens": rng.poisson(5, rows),
-        "demo_requested": np.where(rng.random(rows) < 0.25, "yes", "no"),
-    })
+    frame = pd.DataFrame(
+        {
+            "lead_id": [f"L{i:07d}" for i in range(1, rows + 1)],
+            "created_at": (START + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d %H:%M"),
+            "industry": _pick(rng, INDUSTRY, rows),
+            "company_size": _pick(rng, COMPANY_SIZE, rows, list(COMPANY_SIZE.values())),
+            "job_title_level": _pick(rng, JOB_LEVEL, rows, [0.05, 0.35, 0.27, 0.17, 0.1, 0.06]),
+            "lead_source": _pick(rng, LEAD_SOURCE, rows, SOURCE_SHARE),
+            "country": rng.choice(COUNTRY, rows, p=[0.35, 0.12, 0.1, 0.08, 0.13, 0.07, 0.08, 0.07]),
+            "purchase_timeline": _pick(rng, TIMELINE, rows, [0.2, 0.3, 0.3, 0.2]),
+            "budget_status": _pick(rng, BUDGET, rows, [0.3, 0.4, 0.3]),
+            "web_visits": rng.negative_binomial(2, 0.3, rows),
+            "email_opens": rng.poisson(5, rows),
+            "demo_requested": np.where(rng.random(rows) < 0.25, "yes", "no"),
+        }
+    )
     logit = _conversion_logit(frame, day)
     won = rng.random(rows) < 1 / (1 + np.exp(-logit))
     frame["deal_value"] = _deal_values(rng, frame["company_size"])
@@ -116,7 +139,7 @@ def _conversion_logit(frame: pd.DataFrame, day: np.ndarray) -> np.ndarray:
     source = np.where(frame["lead_source"] == "Paid Search", paid_search, source)
     demo = (frame["demo_requested"] == "yes").to_numpy()
     large = frame["company_size"].isin(["201-1000", "1000+"]).to_numpy()
-    ready = ((frame["budget_status"] == "Approved") & (frame["purchase_timeline"] == "0-3 months"))
+    ready = (frame["budget_status"] == "Approved") & (frame["purchase_timeline"] == "0-3 months")
     visits = frame["web_visits"].to_numpy()
     return (
         -2.1

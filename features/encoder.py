@@ -57,9 +57,7 @@ class LeadEncoder:
     def __init__(self, features: Sequence[EncodedFeature], na_values: Sequence[str] = ()) -> None:
         self.features = list(features)
         self.na_values = frozenset(str(v) for v in na_values)
-        self._numeric_sentinels = frozenset(
-            float(v) for v in self.na_values if parses_as_number(v)
-        )
+        self._numeric_sentinels = frozenset(float(v) for v in self.na_values if parses_as_number(v))
 
     @classmethod
     def fit(

@@ -1,4 +1,5 @@
-"""Which columns are features, and of what kind: from the contract where it says, inferred where not.
+"""Which columns are features, and of what kind: from the contract where it says, inferred
+where not.
 
 Identifier-like columns (a different value on every row) are never features: a model can only
 memorise them.

@@ -18,9 +18,9 @@ def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
     _check_file(path)
     try:
         if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, na_values=list(na_values), low_memory=False)
+            frame = pd.read_csv(path, low_memory=False)
         else:
-            frame = mask_sentinels(pd.read_parquet(path), na_values)
+            frame = pd.read_parquet(path)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty: export the leads with a header row") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
@@ -29,7 +29,7 @@ def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{path} has a header but no rows: export at least one lead")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return mask_sentinels(frame, na_values)
 
 
 def _check_file(path: Path) -> None:
@@ -46,23 +46,22 @@ def _check_file(path: Path) -> None:
 
 
 def mask_sentinels(frame: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFrame:
-    """Replace sentinel values with missing in text columns and, where numeric, in number columns."""
-    if not na_values:
-        return frame
+    """Replace sentinel values with missing (in place): text compared without surrounding
+    spaces, numbers by value, so `-1` and `-1.0` are both caught."""
     numeric_sentinels = [float(v) for v in na_values if parses_as_number(v)]
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
+    for column in frame.columns if na_values else ():
+        series = frame[column]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             if numeric_sentinels:
-                out[column] = series.mask(series.isin(numeric_sentinels))
+                frame[column] = series.mask(series.isin(numeric_sentinels))
         elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
-            out[column] = series.mask(series.astype("str").str.strip().isin(na_values))
-    return out
+            frame[column] = series.mask(series.astype("str").str.strip().isin(na_values))
+    return frame
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write CSV or Parquet by the file's suffix, atomically: a temporary name, renamed at the end."""
+    """Write CSV or Parquet by the file's suffix, atomically (a temporary name, renamed at the end)
+    so an interrupted write leaves nothing under the final name."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise DataError(

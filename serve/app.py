@@ -25,8 +25,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder.load()
         yield
 
-    app = FastAPI(title="leadscore", version="1", lifespan=lifespan,
-                  description="Lead conversion scores for the CRM.")
+    app = FastAPI(
+        title="leadscore",
+        version="1",
+        lifespan=lifespan,
+        description="Lead conversion scores for the CRM.",
+    )
     app.state.settings = settings
     app.state.holder = holder
     _add_routes(app)
@@ -62,8 +66,11 @@ def _add_routes(app: FastAPI) -> None:
         """Which model serves, how it did in evaluation, and which fields it reads."""
         meta = loaded.model.metadata
         return ModelInfo(
-            name=loaded.name, version=loaded.version, uri=loaded.uri,
-            trained_at=meta.get("trained_at"), metrics=meta.get("metrics", {}),
+            name=loaded.name,
+            version=loaded.version,
+            uri=loaded.uri,
+            trained_at=meta.get("trained_at"),
+            metrics=meta.get("metrics", {}),
             expected_fields={f.name: f.kind for f in loaded.model.encoder.features},
             id_field=loaded.model.contract.id,
         )
@@ -73,22 +80,32 @@ def _add_routes(app: FastAPI) -> None:
         """Score one or many leads, answered in input order."""
         limit = request.app.state.settings.max_leads_per_request
         if len(body.leads) > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                                f"{len(body.leads)} leads in one request; the limit is {limit}")
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"{len(body.leads)} leads in one request; the limit is {limit}",
+            )
         try:
             scores = loaded.model.score_records(body.leads)
         except InvalidLeadsError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
         return ScoreResponse(
             model_version=loaded.version,
-            scores=[LeadScoreOut(lead_id=s.lead_id, probability=s.probability, score=s.score,
-                                 tier=s.tier) for s in scores],
+            scores=[
+                LeadScoreOut(
+                    lead_id=s.lead_id, probability=s.probability, score=s.score, tier=s.tier
+                )
+                for s in scores
+            ],
         )
 
 
 def _field_errors(exc: InvalidLeadsError) -> list[dict]:
     return [
-        {"loc": ["body", "leads", index, problem.field], "msg": str(problem),
-         "type": "value_error", "input": problem.value}
+        {
+            "loc": ["body", "leads", index, problem.field],
+            "msg": str(problem),
+            "type": "value_error",
+            "input": problem.value,
+        }
         for index, problem in exc.problems
     ]

@@ -34,13 +34,19 @@ class Calibrator:
         return np.clip(probability, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "x": list(self.x), "y": list(self.y),
-                "slope": self.slope, "intercept": self.intercept}
+        return {
+            "method": self.method,
+            "x": list(self.x),
+            "y": list(self.y),
+            "slope": self.slope,
+            "intercept": self.intercept,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibrator:
-        return cls(data["method"], tuple(data["x"]), tuple(data["y"]), data["slope"],
-                   data["intercept"])
+        return cls(
+            data["method"], tuple(data["x"]), tuple(data["y"]), data["slope"], data["intercept"]
+        )
 
 
 def fit_calibrator(raw_score: np.ndarray, y: np.ndarray, method: str = "auto") -> Calibrator:
@@ -55,8 +61,9 @@ def _fit(raw_score: np.ndarray, y: np.ndarray, method: str) -> Calibrator:
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_score, y)
         return Calibrator("isotonic", tuple(iso.X_thresholds_), tuple(iso.y_thresholds_))
     platt = LogisticRegression(C=1e6).fit(raw_score.reshape(-1, 1), y)
-    return Calibrator("sigmoid", slope=float(platt.coef_[0, 0]),
-                      intercept=float(platt.intercept_[0]))
+    return Calibrator(
+        "sigmoid", slope=float(platt.coef_[0, 0]), intercept=float(platt.intercept_[0])
+    )
 
 
 def _cross_checked_loss(raw_score: np.ndarray, y: np.ndarray, method: str) -> float:
@@ -64,6 +71,7 @@ def _cross_checked_loss(raw_score: np.ndarray, y: np.ndarray, method: str) -> fl
     losses = []
     for fit_rows, check_rows in folds.split(raw_score, y):
         calibrator = _fit(raw_score[fit_rows], y[fit_rows], method)
-        losses.append(log_loss(y[check_rows], calibrator.apply(raw_score[check_rows]),
-                               labels=[0, 1]))
+        losses.append(
+            log_loss(y[check_rows], calibrator.apply(raw_score[check_rows]), labels=[0, 1])
+        )
     return float(np.mean(losses))

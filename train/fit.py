@@ -56,11 +56,15 @@ def fit_booster(
     """Fit on `inner.train`, stop early and calibrate on `inner.evaluate` (the newest training
     leads when there is a time column), which the booster never trains on."""
     fit_rows, validation_rows = inner.train, inner.evaluate
-    dataset_args = {"feature_name": encoder.feature_names,
-                    "categorical_feature": encoder.categorical_indices, "free_raw_data": True}
+    dataset_args = {
+        "feature_name": encoder.feature_names,
+        "categorical_feature": encoder.categorical_indices,
+        "free_raw_data": True,
+    }
     train_set = lgb.Dataset(matrix[fit_rows], y[fit_rows], **dataset_args)
-    valid_set = lgb.Dataset(matrix[validation_rows], y[validation_rows], reference=train_set,
-                            **dataset_args)
+    valid_set = lgb.Dataset(
+        matrix[validation_rows], y[validation_rows], reference=train_set, **dataset_args
+    )
     booster = lgb.train(
         {**DEFAULT_PARAMS, **(params or {})},
         train_set,
@@ -80,15 +84,25 @@ def fit_baseline(matrix: np.ndarray, y: np.ndarray, encoder: LeadEncoder) -> Pip
     """Logistic regression on the same encoded columns: one-hot categories, scaled numbers."""
     categorical = encoder.categorical_indices
     other = [i for i in range(matrix.shape[1]) if i not in set(categorical)]
-    columns = ColumnTransformer([
-        ("categories", make_pipeline(
-            SimpleImputer(strategy="constant", fill_value=-1.0),
-            OneHotEncoder(handle_unknown="ignore", min_frequency=5),
-        ), categorical),
-        ("numbers", make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-            StandardScaler(),
-        ), other),
-    ])
+    columns = ColumnTransformer(
+        [
+            (
+                "categories",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value=-1.0),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=5),
+                ),
+                categorical,
+            ),
+            (
+                "numbers",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                other,
+            ),
+        ]
+    )
     baseline = make_pipeline(columns, LogisticRegression(max_iter=2000, C=1.0))
     return baseline.fit(matrix, y)

@@ -84,7 +84,8 @@ def train_from_file(
     inner = split_rows(leads.y[outer.train], train_times)
     fitted = fit_booster(matrix[outer.train], leads.y[outer.train], encoder, inner)
     validation_probability = fitted.calibrator.apply(
-        fitted.booster.predict(matrix[outer.train][inner.evaluate], raw_score=True))
+        fitted.booster.predict(matrix[outer.train][inner.evaluate], raw_score=True)
+    )
     tiers = tiers_from_shares(to_scores(validation_probability))
 
     progress("evaluating against the baseline")
@@ -93,7 +94,10 @@ def train_from_file(
     probability = model.probabilities(matrix[outer.evaluate])
     baseline = fit_baseline(matrix[outer.train], leads.y[outer.train], encoder)
     baseline_probability = baseline.predict_proba(matrix[outer.evaluate])[:, 1]
-    metrics, baseline_metrics = evaluate(y_eval, probability), evaluate(y_eval, baseline_probability)
+    metrics, baseline_metrics = (
+        evaluate(y_eval, probability),
+        evaluate(y_eval, baseline_probability),
+    )
     rows = _row_counts(leads, outer.train, outer.evaluate)
     model.metadata = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -114,9 +118,15 @@ def train_from_file(
             client.set_registered_model_alias(model_name, CHAMPION, version.version)
         mlflow.set_tag("leadscore.champion", str(is_champion).lower())
     return TrainingResult(
-        run_id=run.info.run_id, model_uri=version.uri, model_version=version.version,
-        champion=is_champion, metrics=metrics, baseline_metrics=baseline_metrics, rows=rows,
-        trees=fitted.booster.num_trees(), calibration=fitted.calibrator.method,
+        run_id=run.info.run_id,
+        model_uri=version.uri,
+        model_version=version.version,
+        champion=is_champion,
+        metrics=metrics,
+        baseline_metrics=baseline_metrics,
+        rows=rows,
+        trees=fitted.booster.num_trees(),
+        calibration=fitted.calibrator.method,
         split="time" if outer.by_time else "stratified",
         seconds=round(time.perf_counter() - started, 2),
     )
@@ -124,12 +134,19 @@ def train_from_file(
 
 def _log_run(model: LeadModel, path: Path, curves: dict[str, np.ndarray], y: np.ndarray) -> None:
     meta = model.metadata
-    mlflow.log_params({"data_path": str(path), "features": len(meta["features"]),
-                       "calibration": model.calibrator.method, "trees": meta["trees"]})
+    mlflow.log_params(
+        {
+            "data_path": str(path),
+            "features": len(meta["features"]),
+            "calibration": model.calibrator.method,
+            "trees": meta["trees"],
+        }
+    )
     mlflow.log_metrics(meta["metrics"])
     mlflow.log_metrics({f"baseline_{k}": v for k, v in meta["baseline_metrics"].items()})
-    mlflow.set_tags({"leadscore.data_sha256": meta["data_sha256"],
-                     "leadscore.rows": json.dumps(meta["rows"])})
+    mlflow.set_tags(
+        {"leadscore.data_sha256": meta["data_sha256"], "leadscore.rows": json.dumps(meta["rows"])}
+    )
     mlflow.log_dict(model.contract.to_dict(), "contract.json")
     with tempfile.TemporaryDirectory() as folder:
         roc_plot(y, curves, Path(folder) / "roc.png")
@@ -142,7 +159,11 @@ def _row_counts(leads: LabeledLeads, train: np.ndarray, evaluate_rows: np.ndarra
         won = int(leads.y[rows].sum())
         return {"won": won, "lost": int(len(rows) - won)}
 
-    return {"train": counts(train), "evaluate": counts(evaluate_rows), "open": {"open": leads.n_open}}
+    return {
+        "train": counts(train),
+        "evaluate": counts(evaluate_rows),
+        "open": {"open": leads.n_open},
+    }
 
 
 def file_sha256(path: Path) -> str:

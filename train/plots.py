@@ -20,8 +20,7 @@ def roc_plot(y: np.ndarray, curves: dict[str, np.ndarray], path: Path) -> Path:
         fpr, tpr, _ = roc_curve(y, probability)
         axes.plot(fpr, tpr, label=name)
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
-    axes.set(xlabel="share of lost leads flagged", ylabel="share of won leads found",
-             title="ROC")
+    axes.set(xlabel="share of lost leads flagged", ylabel="share of won leads found", title="ROC")
     axes.legend(loc="lower right")
     return _save(figure, path)
 
@@ -33,8 +32,7 @@ def calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray], path: Path) -
         observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
         axes.plot(predicted, observed, marker="o", label=name)
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
-    axes.set(xlabel="predicted probability", ylabel="observed conversion rate",
-             title="Calibration")
+    axes.set(xlabel="predicted probability", ylabel="observed conversion rate", title="Calibration")
     axes.legend(loc="upper left")
     return _save(figure, path)
 

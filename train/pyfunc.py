@@ -36,8 +36,11 @@ def signature_of(model: LeadModel) -> ModelSignature:
     inputs = [ColSpec(AnyType(), f.name, required=False) for f in model.encoder.features]
     if model.contract.id:
         inputs.insert(0, ColSpec("string", model.contract.id, required=False))
-    outputs = [ColSpec("double", "probability"), ColSpec("long", "score"),
-               ColSpec("string", "tier")]
+    outputs = [
+        ColSpec("double", "probability"),
+        ColSpec("long", "score"),
+        ColSpec("string", "tier"),
+    ]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
 

@@ -58,7 +58,7 @@ def log_and_register(model: LeadModel, example_rows: pd.DataFrame, name: str) ->
 def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     """The version an alias points at, or None when the alias (or the model) does not exist."""
     try:
-        return client.get_model_version_by_alias(name, alias).version
+        return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
 

@@ -34,7 +34,8 @@ def use_experiment(client: MlflowClient, name: str = DEFAULT_EXPERIMENT) -> str:
 
 
 def _local_artifact_root() -> str | None:
-    """For `sqlite:///path/mlflow.db`, artifacts go to `path/mlartifacts`; a server decides itself."""
+    """For `sqlite:///path/mlflow.db`, artifacts go to `path/mlartifacts`; a server decides
+    for itself."""
     uri = tracking_uri()
     if not uri.startswith("sqlite:///"):
         return None

@@ -1,0 +1,106 @@
+"""Shared fixtures: small generated exports and one model trained into a temporary MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from features.demo import write_demo
+from leadscore_cli import app
+
+DEMO_ROWS = 4000
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test talks to its own temporary MLflow store unless a fixture gives it another."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    folder: Path
+    data: Path
+    contract: Path
+    tracking_uri: str
+    report: dict
+
+
+@pytest.fixture(scope="session")
+def demo_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("demo")
+    data = folder / "leads.csv"
+    contract = write_demo(data, DEMO_ROWS, seed=3)
+    return data, contract
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory, demo_export) -> TrainedModel:
+    """One model trained through the CLI, registered as champion of a store of its own."""
+    data, contract = demo_export
+    folder = tmp_path_factory.mktemp("trained")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    report = folder / "report.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        result = CliRunner().invoke(
+            app, ["train", str(data), "--config", str(contract), "--report-json", str(report)]
+        )
+    assert result.exit_code == 0, result.output
+    return TrainedModel(folder, data, contract, uri, json.loads(report.read_text()))
+
+
+@pytest.fixture
+def use_trained_store(trained_model: TrainedModel, monkeypatch: pytest.MonkeyPatch) -> TrainedModel:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained_model.tracking_uri)
+    return trained_model
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def running_server(trained_model: TrainedModel) -> Iterator[str]:
+    """A real `leadscore serve` process on a free port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": trained_model.tracking_uri}
+    command = [sys.executable, "-m", "leadscore_cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        command, env=env, cwd=trained_model.folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def wait_until_ready(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stdout.read().decode()}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"server at {base} not ready after {timeout} s")

@@ -1,0 +1,98 @@
+"""Train through the CLI, then score the same leads through the CLI, the API in process and a
+real server process: all three must give the same probabilities."""
+
+import json
+
+import httpx
+import mlflow
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from features.demo import generate_leads
+from leadscore_cli import app
+from serve.app import create_app
+from serve.settings import Settings
+from train.registry import CHAMPION
+from train.tracking import tracking_uri
+
+FIELDS = [
+    "lead_id",
+    "industry",
+    "company_size",
+    "job_title_level",
+    "lead_source",
+    "country",
+    "purchase_timeline",
+    "budget_status",
+    "web_visits",
+    "email_opens",
+    "demo_requested",
+]
+
+
+def new_leads(n: int = 40) -> pd.DataFrame:
+    return generate_leads(n, seed=99)
+
+
+def as_json_leads(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame[FIELDS].to_json(orient="records"))
+
+
+def test_training_report_and_registry(trained_model, use_trained_store):
+    report = trained_model.report
+    assert report["model_version"] == "1" and report["champion"] is True
+    assert report["model_uri"] == "models:/leadscore/1"
+    for key in ("metrics", "baseline_metrics"):
+        assert set(report[key]) == {"roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10"}
+    assert report["rows"]["train"]["won"] > 0 and report["rows"]["open"]["open"] > 0
+    client = MlflowClient(use_trained_store.tracking_uri, use_trained_store.tracking_uri)
+    assert str(client.get_model_version_by_alias("leadscore", CHAMPION).version) == "1"
+    run = client.get_run(report["run_id"])
+    assert len(run.data.tags["leadscore.data_sha256"]) == 64
+    assert run.data.metrics["roc_auc"] == report["metrics"]["roc_auc"]
+    artifacts = {a.path for a in client.list_artifacts(report["run_id"], "plots")}
+    assert artifacts == {"plots/roc.png", "plots/calibration.png"}
+
+
+def test_second_training_registers_a_version_but_keeps_the_champion(
+    trained_model, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'm.db'}")
+    args = ["train", str(trained_model.data), "--config", str(trained_model.contract)]
+    for _ in range(2):
+        assert CliRunner().invoke(app, args).exit_code == 0
+    client = MlflowClient(tracking_uri(), tracking_uri())
+    assert str(client.get_model_version_by_alias("leadscore", CHAMPION).version) == "1"
+    assert len(client.search_model_versions("name='leadscore'")) == 2
+
+
+def test_cli_api_and_server_agree(trained_model, use_trained_store, running_server, tmp_path):
+    leads = new_leads()
+    leads_file, scored_file = tmp_path / "new.csv", tmp_path / "scored.parquet"
+    leads.to_csv(leads_file, index=False)
+    result = CliRunner().invoke(app, ["score", str(leads_file), "-o", str(scored_file)])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(scored_file)
+    assert list(scored.columns) == list(leads.columns) + ["probability", "score", "tier"]
+
+    body = {"leads": as_json_leads(leads)}
+    with TestClient(create_app(Settings())) as client:
+        in_process = client.post("/v1/score", json=body).json()
+    over_http = httpx.post(f"{running_server}/v1/score", json=body, timeout=30).json()
+
+    for answer in (in_process, over_http):
+        assert answer["model_version"] == "1"
+        assert [s["lead_id"] for s in answer["scores"]] == leads["lead_id"].tolist()
+        np.testing.assert_allclose(
+            [s["probability"] for s in answer["scores"]], scored["probability"], rtol=0, atol=1e-12
+        )
+        assert [s["tier"] for s in answer["scores"]] == scored["tier"].tolist()
+        assert [s["score"] for s in answer["scores"]] == scored["score"].tolist()
+
+    pyfunc = mlflow.pyfunc.load_model("models:/leadscore@champion")
+    np.testing.assert_allclose(
+        pyfunc.predict(leads)["probability"], scored["probability"], atol=1e-12
+    )

@@ -1,0 +1,87 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.demo import generate_leads
+from features.encoder import LeadEncoder
+from features.errors import InvalidLeadsError
+from features.reading import mask_sentinels
+
+KINDS = {
+    "industry": "categorical",
+    "company_size": "categorical",
+    "web_visits": "numeric",
+    "email_opens": "numeric",
+    "demo_requested": "boolean",
+    "purchase_timeline": "categorical",
+}
+NA = ("Select", "-1")
+
+
+@pytest.fixture(scope="module")
+def encoder() -> LeadEncoder:
+    return LeadEncoder.fit(mask_sentinels(generate_leads(2000, 1), NA), KINDS, NA)
+
+
+def test_frame_and_records_are_encoded_identically(encoder):
+    raw = generate_leads(300, 2)
+    records = raw.to_dict("records")
+    from_frame = encoder.transform(raw)
+    from_records = encoder.encode_records(records)
+    np.testing.assert_array_equal(from_frame, from_records)
+    assert np.isnan(from_frame[raw["purchase_timeline"].eq("Select").to_numpy(), 5]).all()
+
+
+def test_json_spellings_mean_the_same(encoder):
+    rows = encoder.encode_records(
+        [
+            {"web_visits": 3, "email_opens": -1, "demo_requested": "yes", "industry": "Software"},
+            {
+                "web_visits": "3",
+                "email_opens": "-1.0",
+                "demo_requested": True,
+                "industry": " Software ",
+            },
+        ]
+    )
+    np.testing.assert_array_equal(rows[0], rows[1])
+    assert math.isnan(rows[0][3])
+
+
+def test_unseen_categories_share_the_other_code(encoder):
+    rows = encoder.encode_records([{"industry": "Space mining"}, {"industry": "Underwater"}])
+    other = encoder.features[0].other_code
+    assert rows[0][0] == rows[1][0] == other
+    assert encoder.features[0].category_label(other) == "other"
+
+
+def test_missing_fields_are_missing(encoder):
+    assert np.isnan(encoder.encode_records([{}])).all()
+
+
+def test_every_wrong_value_is_reported_with_lead_and_field(encoder):
+    with pytest.raises(InvalidLeadsError) as error:
+        encoder.encode_records(
+            [
+                {"web_visits": 2},
+                {"web_visits": "many"},
+                {"demo_requested": "perhaps", "email_opens": True},
+            ]
+        )
+    problems = [(index, p.field) for index, p in error.value.problems]
+    assert problems == [(1, "web_visits"), (2, "email_opens"), (2, "demo_requested")]
+    assert "lead 1: field 'web_visits' must be a number, got 'many'" in str(error.value)
+
+
+def test_encoder_round_trips(encoder):
+    again = LeadEncoder.from_dict(encoder.to_dict())
+    raw = generate_leads(50, 4)
+    np.testing.assert_array_equal(encoder.transform(raw), again.transform(raw))
+
+
+def test_rare_categories_are_not_kept():
+    data = pd.DataFrame({"c": ["a"] * 10 + ["rare"] * 2})
+    encoder = LeadEncoder.fit(data, {"c": "categorical"})
+    assert encoder.features[0].categories == ["a"]

@@ -1,0 +1,63 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.contract import LeadContract
+from features.errors import DataError
+from features.kinds import feature_kinds
+
+N = 50
+
+
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            "lead_no": np.arange(N),
+            "email": [f"a{i}@x.com" for i in range(N)],
+            "visits": rng.integers(0, 5, N),
+            "spend": rng.random(N),
+            "amount_text": [str(v) for v in rng.integers(0, 100, N)],
+            "demo": rng.choice(["Yes", "No"], N),
+            "source": rng.choice(["web", "referral", "event"], N),
+            "empty": [None] * N,
+            "y": rng.choice(["won", "lost"], N),
+        }
+    )
+
+
+def test_kinds_are_inferred_and_identifiers_left_out():
+    kinds = feature_kinds(frame(), LeadContract(target="y", positive=("won",)), "x")
+    assert kinds == {
+        "visits": "numeric",
+        "spend": "numeric",
+        "amount_text": "numeric",
+        "demo": "boolean",
+        "source": "categorical",
+    }
+
+
+def test_overrides_win_and_pii_is_excluded():
+    contract = LeadContract(
+        target="y", positive=("won",), pii=("email",), kinds={"visits": "categorical"}
+    )
+    kinds = feature_kinds(frame(), contract, "x")
+    assert kinds["visits"] == "categorical"
+    assert "email" not in kinds
+
+
+def test_override_that_does_not_parse_names_rows():
+    data = frame()
+    data.loc[[3, 7], "source"] = "web"
+    contract = LeadContract(target="y", positive=("won",), kinds={"source": "numeric"})
+    with pytest.raises(DataError) as error:
+        feature_kinds(data, contract, "leads.csv")
+    message = str(error.value)
+    assert "column 'source' is declared numeric" in message
+    assert "row 1:" in message and "declare the column with another kind" in message
+
+
+def test_no_features_left():
+    data = frame()[["lead_no", "y"]]
+    with pytest.raises(DataError, match="no feature columns left"):
+        feature_kinds(data, LeadContract(target="y", positive=("won",)), "x")
