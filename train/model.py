@@ -45,6 +45,11 @@ class LeadModel:
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         return self.calibrator.apply(self.booster.predict(matrix, raw_score=True))
 
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """Each feature's additive share of the raw score (log-odds, before calibration), one
+        column per input field in encoder order, plus the base value in the last column."""
+        return self.booster.predict(matrix, pred_contrib=True)
+
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """probability, score and tier for each row of an export (other columns untouched)."""
         probability = self.probabilities(self.encoder.transform(frame))

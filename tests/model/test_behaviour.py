@@ -32,3 +32,13 @@ def test_probabilities_are_calibrated_on_average(trained_model, use_trained_stor
     predicted = model.predict_frame(closed)["probability"].mean()
     observed = (closed["outcome"] == "won").mean()
     assert abs(predicted - observed) < 0.05
+
+
+def test_contributions_add_up_to_the_raw_score(use_trained_store):
+    model = load_lead_model("models:/leadscore@champion").model
+    matrix = model.encoder.transform(generate_leads(100, seed=13))
+    contributions = model.contributions(matrix)
+    assert contributions.shape == (100, len(model.encoder.features) + 1)
+    np.testing.assert_allclose(
+        contributions.sum(axis=1), model.booster.predict(matrix, raw_score=True), atol=1e-9
+    )
