@@ -39,7 +39,9 @@ def wilson_interval(
         denominator = 1 + z**2 / trials
         centre = (rate + z**2 / (2 * trials)) / denominator
         half = z * np.sqrt(rate * (1 - rate) / trials + z**2 / (4 * trials**2)) / denominator
-    return centre - half, centre + half
+    low = np.where(successes == 0, 0.0, centre - half)  # exact at the ends, where rounding
+    high = np.where(successes == trials, 1.0, centre + half)  # would leave a hair's gap
+    return np.where(np.isnan(rate), np.nan, low), np.where(np.isnan(rate), np.nan, high)
 
 
 def conversion_table(outcome: pd.Series, groups: pd.Series) -> pd.DataFrame:

@@ -43,18 +43,23 @@ def funnel_finding(overall: pd.Series, monthly: pd.DataFrame | None) -> str:
             "too few to follow conversion over time."
         )
     best, worst = months["conversion"].idxmax(), months["conversion"].idxmin()
-    first, last = _pooled(months.head(3)), _pooled(months.tail(3))
+    span = min(3, len(months) // 2)
+    first, last = months.head(span), months.tail(span)
     return text + (
         f" By month of creation (months with at least {MIN_CLOSED_PER_MONTH} closed leads), "
         f"conversion ranged from {percent(months.loc[worst, 'conversion'])} ({worst}) to "
-        f"{percent(months.loc[best, 'conversion'])} ({best}); it was {percent(first)} in the "
-        f"first three months ({months.index[0]} to {months.index[2]}) and {percent(last)} in "
-        f"the last three ({months.index[-3]} to {months.index[-1]})."
+        f"{percent(months.loc[best, 'conversion'])} ({best}); it was {percent(_pooled(first))} "
+        f"in the first {span} of these months ({_span(first)}) and {percent(_pooled(last))} in "
+        f"the last {span} ({_span(last)})."
     )
 
 
 def _pooled(months: pd.DataFrame) -> float:
     return float(months[WON].sum() / (months[WON].sum() + months[LOST].sum()))
+
+
+def _span(months: pd.DataFrame) -> str:
+    return months.index[0] if len(months) == 1 else f"{months.index[0]} to {months.index[-1]}"
 
 
 def segments_finding(table: pd.DataFrame, spread: pd.DataFrame, overall: pd.Series) -> str:
