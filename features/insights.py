@@ -100,15 +100,19 @@ def conversion_by_segment(
     frame: pd.DataFrame, outcome: pd.Series, columns: list[str], min_leads: int = 30
 ) -> pd.DataFrame:
     """Conversion of every value of every column, most lost leads first. Values with fewer than
-    `min_leads` closed leads are pooled per column so that every lost lead is still counted."""
+    `min_leads` closed leads are pooled per column so that every lost lead is still counted.
+    `excess_lost` is how many more leads a segment lost than the overall rate would have lost
+    of its closed leads (negative: fewer)."""
     parts = []
     for column in columns:
         table = conversion_table(outcome, segments_of(frame[column], outcome, min_leads))
         parts.append(table.rename_axis("value").reset_index().assign(field=column))
     table = pd.concat(parts, ignore_index=True)
     table["share_of_lost"] = table[LOST] / max(int((outcome == LOST).sum()), 1)
+    lost_rate = 1 - overall_conversion(outcome)["conversion"]
+    table["excess_lost"] = table[LOST] - (table[WON] + table[LOST]) * lost_rate
     ordered = ["field", "value", *COUNT_COLUMNS, "conversion", "ci_low", "ci_high"]
-    return table[[*ordered, "share_of_lost"]].sort_values(
+    return table[[*ordered, "share_of_lost", "excess_lost"]].sort_values(
         [LOST, "field", "value"], ascending=[False, True, True], ignore_index=True
     )
 

@@ -63,20 +63,25 @@ def _span(months: pd.DataFrame) -> str:
 
 
 def segments_finding(table: pd.DataFrame, spread: pd.DataFrame, overall: pd.Series) -> str:
-    """Where most lost leads are, preferring segments that convert worse than all leads do
-    (their whole interval below the overall rate), and which field separates won from lost
-    leads most."""
+    """Where most lost leads are, which segment loses most beyond the overall rate, and which
+    field separates won from lost leads most."""
     if table.empty:
         return "No categorical field to break conversion down by."
-    below = table[table["ci_high"] < overall["conversion"]]
-    top = (below if not below.empty else table).iloc[0]
-    kind = "a segment that converts worse than average" if not below.empty else "one segment"
+    top = table.iloc[0]
     text = (
-        f"The biggest pool of lost leads in {kind} is **{top['field']} = {top['value']}**: "
+        f"The biggest pool of lost leads is **{top['field']} = {top['value']}**: "
         f"{int(top[LOST]):,} lost leads ({percent(top['share_of_lost'])} of all lost), "
         f"converting at {percent(top['conversion'])} ({interval(top)}) against "
         f"{percent(overall['conversion'])} overall."
     )
+    worst = table.loc[table["excess_lost"].idxmax()]
+    if worst["excess_lost"] >= 1:
+        text += (
+            f" Beyond what the overall rate predicts, **{worst['field']} = {worst['value']}** "
+            f"loses the most: {worst['excess_lost']:,.0f} more lost leads than the overall rate "
+            f"would give its {int(worst[WON] + worst[LOST]):,} closed leads (converting at "
+            f"{percent(worst['conversion'])}, {interval(worst)})."
+        )
     field = spread.iloc[0]["field"]
     rows = table[(table["field"] == field) & table["conversion"].notna()]
     low, high = rows.loc[rows["conversion"].idxmin()], rows.loc[rows["conversion"].idxmax()]

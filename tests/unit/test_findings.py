@@ -29,16 +29,16 @@ def test_funnel_finding_follows_months_with_enough_closed_leads():
     assert "40.0 % in the first 1 of these months (2025-01) and 10.0 % in the last 1" in text
 
 
-def test_segments_finding_prefers_a_segment_converting_worse_than_average():
-    outcome = outcomes(100, 100).pipe(
-        lambda s: pd.concat([s, outcomes(20, 180)], ignore_index=True)
-    )
-    frame = pd.DataFrame({"source": ["Referral"] * 200 + ["Cold call"] * 200})
-    table = insights.conversion_by_segment(frame, outcome, ["source"])
+def test_segments_finding_names_the_biggest_pool_and_the_biggest_excess_of_losses():
+    outcome = pd.concat([outcomes(100, 100), outcomes(20, 180), outcomes(1, 9)], ignore_index=True)
+    frame = pd.DataFrame({"source": ["Referral"] * 200 + ["Cold call"] * 200 + ["Fair"] * 10})
+    table = insights.conversion_by_segment(frame, outcome, ["source"], min_leads=5)
     spread = insights.segment_spread(table)
     text = findings.segments_finding(table, spread, insights.overall_conversion(outcome))
-    assert "**source = Cold call**: 180 lost leads (64.3 % of all lost)" in text
-    assert "converting at 10.0 %" in text and "against 30.0 % overall" in text
+    overall = 121 / 410
+    assert f"against {findings.percent(overall)} overall" in text
+    assert f"**source = Cold call**: 180 lost leads ({findings.percent(180 / 289)} of all" in text
+    assert f"loses the most: {180 - 200 * (1 - overall):,.0f} more lost leads" in text
     assert "from 10.0 % (Cold call, 200 leads) to 50.0 % (Referral, 200 leads)" in text
 
 
