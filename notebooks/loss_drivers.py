@@ -121,9 +121,10 @@ if contract.loss_reason:
     )
     display(Markdown(finding), reason_shares, comparison)
     by_tier = insights.loss_reason_shares(reasons, scores["tier"])
-    by_source = insights.loss_reason_shares(reasons, insights.segment_values(leads[source_field]))
+    sources = insights.segments_of(leads[source_field], outcome, min_segment_leads)
+    by_source = insights.loss_reason_shares(reasons, sources)
     display(plots.loss_reasons_figure(by_tier, "loss reasons by score tier"))
-    display(plots.loss_reasons_figure(by_source.head(10), f"loss reasons by {source_field}"))
+    display(plots.loss_reasons_figure(by_source, f"loss reasons by {source_field}"))
 else:
     display(Markdown(findings.loss_reasons_finding(None, None, None, float("nan"))))
 

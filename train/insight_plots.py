@@ -3,6 +3,8 @@ written), so a notebook shows them and a report can save them."""
 
 from __future__ import annotations
 
+from textwrap import fill, shorten
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -12,6 +14,8 @@ from train.explain import BASE_VALUE, category_effects
 
 COLOURS = {WON: "tab:green", LOST: "tab:red", OPEN: "tab:grey"}
 MAX_BARS = 12
+TITLE_WIDTH = 45
+LABEL_WIDTH = 60
 
 
 def funnel_figure(funnel: pd.DataFrame, monthly: pd.DataFrame | None) -> Figure:
@@ -44,7 +48,7 @@ def segments_figure(table: pd.DataFrame, fields: list[str], overall: float) -> F
         )
         ax.barh(labels, rows["conversion"], xerr=error, color="tab:blue", alpha=0.7, capsize=2)
         ax.axvline(overall, color="black", linestyle=":", label="all leads")
-        ax.set(title=field, xlabel="conversion (95 % interval)")
+        ax.set(title=fill(field, TITLE_WIDTH), xlabel="conversion (95 % interval)")
         ax.tick_params(axis="y", labelsize=8)
     for ax in axes[len(fields) :]:
         ax.set_visible(False)
@@ -85,25 +89,28 @@ def dependence_figure(parts: dict[str, pd.DataFrame]) -> Figure:
         if pd.api.types.is_numeric_dtype(pairs["value"]):
             ax.scatter(pairs["value"], pairs["contribution"], s=6, alpha=0.3)
             ax.axhline(0, color="grey", linewidth=0.5)
-            ax.set(xlabel=field, ylabel="contribution (log-odds)")
+            ax.set(xlabel=fill(field, TITLE_WIDTH), ylabel="contribution (log-odds)")
         else:
             effects = category_effects(pairs).head(MAX_BARS).iloc[::-1]
             ax.barh([str(v) for v in effects.index], effects["mean_contribution"])
             ax.axvline(0, color="grey", linewidth=0.5)
             ax.tick_params(axis="y", labelsize=8)
             ax.set(xlabel="mean contribution (log-odds)")
-        ax.set(title=f"{field}: contribution to the score")
+        ax.set(title=fill(f"{field}: contribution to the score", TITLE_WIDTH))
     return figure
 
 
 def explanations_figure(explanations: dict[str, pd.DataFrame], top: int = 8) -> Figure:
     """One panel per example lead: the fields that moved its score most, up in green, down in
     red."""
-    figure = Figure(figsize=(5.5 * len(explanations), 3.8), layout="constrained")
-    axes = figure.subplots(1, len(explanations), squeeze=False)[0]
+    figure = Figure(figsize=(9, 3 * len(explanations)), layout="constrained")
+    axes = figure.subplots(len(explanations), 1, squeeze=False)[:, 0]
     for ax, (title, table) in zip(axes, explanations.items(), strict=True):
         rows = table[table["field"] != BASE_VALUE].head(top).iloc[::-1]
-        labels = [f"{f} = {v}" for f, v in zip(rows["field"], rows["value"], strict=True)]
+        labels = [
+            shorten(f"{f} = {v}", LABEL_WIDTH, placeholder="...")
+            for f, v in zip(rows["field"], rows["value"], strict=True)
+        ]
         colours = np.where(rows["contribution"] > 0, COLOURS[WON], COLOURS[LOST])
         ax.barh(labels, rows["contribution"], color=colours)
         ax.axvline(0, color="grey", linewidth=0.5)
