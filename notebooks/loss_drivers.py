@@ -116,11 +116,11 @@ if contract.loss_reason:
     comparison = insights.compare_loss_reasons(reasons, high_score)
     p_value = insights.reasons_differ_p_value(comparison)
     reason_shares = insights.loss_reason_shares(reasons)
+    by_tier = insights.loss_reason_shares(reasons, scores["tier"])
     finding = findings.loss_reasons_finding(
-        contract.loss_reason, reason_shares, comparison, p_value
+        contract.loss_reason, reason_shares, comparison, p_value, by_tier
     )
     display(Markdown(finding), reason_shares, comparison)
-    by_tier = insights.loss_reason_shares(reasons, scores["tier"])
     sources = insights.segments_of(leads[source_field], outcome, min_segment_leads)
     by_source = insights.loss_reason_shares(reasons, sources)
     display(plots.loss_reasons_figure(by_tier, "loss reasons by score tier"))

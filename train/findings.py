@@ -97,8 +97,10 @@ def loss_reasons_finding(
     shares: pd.DataFrame | None,
     comparison: pd.DataFrame | None,
     p_value: float,
+    by_tier: pd.DataFrame | None = None,
 ) -> str:
-    """The most common loss reasons, and whether high-score leads are lost for other reasons."""
+    """The most common loss reasons, how often none is recorded (per tier when `by_tier` is
+    given), and whether high-score leads are lost for other reasons."""
     if reason_column is None or shares is None:
         return (
             "The contract names no loss-reason column, so why leads were lost is not in this "
@@ -117,7 +119,14 @@ def loss_reasons_finding(
             text += f", then {named.index[1]} ({percent(named['share'].iloc[1])})"
         text += "."
     if MISSING in shares.index:
-        text += f" {percent(shares.loc[MISSING, 'share'])} have no reason recorded."
+        text += f" {percent(shares.loc[MISSING, 'share'])} have no reason recorded"
+        if by_tier is not None and MISSING in by_tier.columns and len(by_tier) > 1:
+            top, bottom = by_tier.index[0], by_tier.index[-1]
+            text += (
+                f": {percent(by_tier.loc[top, MISSING])} of lost tier-{top} leads against "
+                f"{percent(by_tier.loc[bottom, MISSING])} of lost tier-{bottom} leads"
+            )
+        text += "."
     if comparison is None or comparison.empty or math.isnan(p_value):
         return text + " Too few lost leads in high and low tiers to compare their reasons."
     biggest = comparison.iloc[0]

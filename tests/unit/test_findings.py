@@ -52,11 +52,14 @@ def test_loss_reasons_finding_names_reasons_and_the_verdict():
     high = pd.Series([True] * 50 + [False] * 10 + [False] * 30 + [True] * 10)
     comparison = insights.compare_loss_reasons(reasons, high)
     p_value = insights.reasons_differ_p_value(comparison)
+    tiers = pd.Series(["A"] * 45 + ["D"] * 45 + ["A"] * 2 + ["D"] * 8)
+    by_tier = insights.loss_reason_shares(reasons, tiers)
     text = findings.loss_reasons_finding(
-        "reason", insights.loss_reason_shares(reasons), comparison, p_value
+        "reason", insights.loss_reason_shares(reasons), comparison, p_value, by_tier
     )
+    assert "10.0 % have no reason recorded: 4.3 % of lost tier-A leads against 15.1 %" in text
     assert "Among 100 lost leads, the most common loss reason is **Price** (60.0 %)" in text
-    assert "then Timing (30.0 %)" in text and "10.0 % have no reason recorded" in text
+    assert "then Timing (30.0 %)" in text
     assert "lost for different reasons" in text and f"p = {p_value:.3g}" in text
 
 
