@@ -107,7 +107,8 @@ plots.segments_figure(segments, spread["field"].head(4).tolist(), overall["conve
 # %% [markdown]
 # ## 3. Loss reasons
 # Why lost leads were lost, overall, by source and by score tier: are the leads the model scores
-# high lost for other reasons than the ones it scores low?
+# high lost for other reasons than the ones it scores low? The tiers are the model's scores of
+# every lead, including the ones it trained on.
 
 # %%
 if contract.loss_reason:
