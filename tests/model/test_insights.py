@@ -159,7 +159,7 @@ def test_leaky_field_status_reads_the_model_contract(fitted):
 
 def test_a_leaky_field_lifts_cross_validated_auc():
     frame = mask_sentinels(generate_leads(1500, seed=4), DEMO.na_values)
-    table = model_insights.leakage_comparison(frame, DEMO, ["loss_reason"], folds=3)
+    table = model_insights.leakage_comparison(frame, DEMO, ["loss_reason"], folds=2)
     without = table.loc[model_insights.WITHOUT_LEAKY]
     with_ = table.loc[model_insights.WITH_LEAKY]
     assert with_["fields"] == without["fields"] + 1
