@@ -55,7 +55,7 @@ format: install
 
 # The notebooks: stored without outputs, each paired with a jupytext twin (.py, percent format).
 notebook: $(NOTEBOOK_INSTALLED)
-	$(BIN)/jupyter lab --notebook-dir notebooks
+	$(BIN)/jupyter lab --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 notebook-strip: install
 	$(BIN)/nbstripout notebooks/*.ipynb

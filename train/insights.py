@@ -38,7 +38,9 @@ def is_training_export(model: LeadModel, data_path: Path) -> bool:
     return model.metadata.get("data_sha256") == file_sha256(Path(data_path))
 
 
-def held_out_mask(frame: pd.DataFrame, outcome: pd.Series, model: LeadModel, data_path: Path):
+def held_out_mask(
+    frame: pd.DataFrame, outcome: pd.Series, model: LeadModel, data_path: Path
+) -> pd.Series:
     """Closed leads the model never trained on. On the training export these are its evaluation
     leads (the same split training made); on any other export every closed lead is counted."""
     closed = outcome.isin([WON, LOST])
