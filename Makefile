@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+NOTEBOOK_INSTALLED := $(VENV)/.installed-notebook
 PIP_VERSION := 26.3
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -13,7 +14,8 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean
+.PHONY: install demo serve test lint format clean notebook notebook-strip notebook-filter \
+	notebook-report notebook-xeducation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,12 @@ $(INSTALLED): $(BIN)/python pyproject.toml constraints.txt
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
+
+# JupyterLab, and a kernel named `leadscore` that runs this .venv's Python.
+$(NOTEBOOK_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,notebook]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name leadscore --display-name "leadscore (.venv)"
+	touch $(NOTEBOOK_INSTALLED)
 
 demo: install
 	$(BIN)/leadscore demo-data data/demo.csv --rows 5000 --seed 7
@@ -44,6 +52,37 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The notebooks: stored without outputs, each paired with a jupytext twin (.py, percent format).
+notebook: $(NOTEBOOK_INSTALLED)
+	$(BIN)/jupyter lab --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+notebook-strip: install
+	$(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/jupytext --sync notebooks/*.ipynb
+
+# Strips outputs whenever a notebook is staged (a git filter in this clone's .git/config).
+notebook-filter: install
+	$(BIN)/nbstripout --install --attributes .gitattributes
+
+# Runs the notebook top to bottom and exports it to reports/loss_drivers_$(NAME).html.
+# PARAMS: a YAML file of notebook parameters (paths in it are relative to notebooks/).
+NAME ?= demo
+PARAMS ?=
+notebook-report: $(NOTEBOOK_INSTALLED)
+	mkdir -p reports
+	$(BIN)/papermill notebooks/loss_drivers.ipynb reports/loss_drivers_$(NAME).ipynb \
+		--cwd notebooks --no-progress-bar $(if $(PARAMS),-f $(PARAMS))
+	$(BIN)/jupyter nbconvert --to html reports/loss_drivers_$(NAME).ipynb
+
+# X Education (../shared/data/xeducation): trains a leak-free model into reports/xeducation/,
+# then runs the notebook on it.
+notebook-xeducation: $(NOTEBOOK_INSTALLED)
+	rm -rf reports/xeducation && mkdir -p reports/xeducation
+	MLFLOW_TRACKING_URI=sqlite:///reports/xeducation/mlflow.db $(BIN)/leadscore train \
+		../shared/data/xeducation/leads.csv --config notebooks/xeducation/contract.toml \
+		--model-name xeducation --report-json reports/xeducation/training.json
+	$(MAKE) notebook-report NAME=xeducation PARAMS=notebooks/xeducation/params.yaml
 
 clean:
 	rm -rf $(VENV) data reports mlflow.db mlartifacts .pytest_cache

@@ -14,6 +14,7 @@ from features.values import canonical_text_series
 MIN_LABELED_LEADS = 100
 MIN_LEADS_PER_CLASS = 10
 MAX_BAD_TIMES_SHARE = 0.05
+WON, LOST, OPEN = "won", "lost", "open"
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,7 @@ def check_columns(frame: pd.DataFrame, contract: LeadContract, source: str) -> N
 
 def split_labeled(frame: pd.DataFrame, contract: LeadContract, source: str) -> LabeledLeads:
     """Keep won and lost leads for training; open leads are counted and set aside."""
-    contract.require_training_roles()
-    check_columns(frame, contract, source)
-    labels = canonical_text_series(frame[contract.target])
-    outcome = _outcome_per_row(labels, contract, source)
+    outcome = outcome_per_row(frame, contract, source)
     labeled = outcome.notna().to_numpy()
     y = outcome[labeled].astype(int).to_numpy()
     _check_classes(y, source, contract)
@@ -62,7 +60,21 @@ def split_labeled(frame: pd.DataFrame, contract: LeadContract, source: str) -> L
     return LabeledLeads(kept, y, created_at, n_open=int((~labeled).sum()))
 
 
-def _outcome_per_row(labels: pd.Series, contract: LeadContract, source: str) -> pd.Series:
+def outcome_per_row(frame: pd.DataFrame, contract: LeadContract, source: str) -> pd.Series:
+    """1.0 for a won lead, 0.0 for a lost one, NaN for an open one; unknown labels are an error."""
+    contract.require_training_roles()
+    check_columns(frame, contract, source)
+    return _outcome_of_labels(canonical_text_series(frame[contract.target]), contract, source)
+
+
+def outcome_names(frame: pd.DataFrame, contract: LeadContract, source: str) -> pd.Series:
+    """'won', 'lost' or 'open' for every lead, the words reports use."""
+    outcome = outcome_per_row(frame, contract, source)
+    names = np.select([outcome == 1, outcome == 0], [WON, LOST], OPEN)
+    return pd.Series(names, index=frame.index, name="outcome", dtype=object)
+
+
+def _outcome_of_labels(labels: pd.Series, contract: LeadContract, source: str) -> pd.Series:
     positive, negative, open_ = set(contract.positive), set(contract.negative), set(contract.open)
     known = positive | negative | open_
     if negative:

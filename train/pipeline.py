@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
@@ -19,7 +18,7 @@ from features.contract import LeadContract
 from features.encoder import LeadEncoder
 from features.kinds import feature_kinds
 from features.labels import LabeledLeads, split_labeled
-from features.reading import read_table
+from features.reading import file_sha256, read_table
 from train.fit import fit_baseline, fit_booster
 from train.metrics import evaluate
 from train.model import LeadModel
@@ -164,11 +163,3 @@ def _row_counts(leads: LabeledLeads, train: np.ndarray, evaluate_rows: np.ndarra
         "evaluate": counts(evaluate_rows),
         "open": {"open": leads.n_open},
     }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

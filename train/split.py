@@ -25,7 +25,6 @@ def split_rows(
     y: np.ndarray, created_at: pd.Series | None, evaluate_share: float = 0.2, seed: int = 0
 ) -> Split:
     """Oldest (1 - share) to train, newest share to evaluate; stratified when there is no time."""
-    positions = np.arange(len(y))
     if created_at is not None:
         order = np.argsort(created_at.to_numpy(), kind="stable")
         cut = int(round(len(y) * (1 - evaluate_share)))
@@ -34,6 +33,12 @@ def split_rows(
         "no created-at column in the contract: splitting at random (stratified), so the "
         "evaluation does not show how the model ages; give --time COLUMN if the export has one"
     )
+    return stratified_split(y, evaluate_share, seed)
+
+
+def stratified_split(y: np.ndarray, evaluate_share: float = 0.2, seed: int = 0) -> Split:
+    """A random split that keeps the share of won leads equal on both sides."""
+    positions = np.arange(len(y))
     train, evaluate = train_test_split(
         positions, test_size=evaluate_share, stratify=y, random_state=seed
     )
