@@ -31,6 +31,7 @@ class LeadContract:
     drop: tuple[str, ...] = ()
     pii: tuple[str, ...] = ()
     na_values: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
     kinds: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,7 +92,7 @@ class LeadContract:
         return cls(**values)
 
 
-_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values"}
+_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values", "keep"}
 
 
 def load_contract(path: Path | None, overrides: dict[str, Any] | None = None) -> LeadContract:
