@@ -55,7 +55,7 @@ DECISIVE_MIN_LEADS = 20
 DECISIVE_SURPRISE = 1e-6
 NEAR_CONSTANT_SHARE = 0.99
 NUMERIC_BINS = 20
-MISSING_CODE = "<missing>"
+LEAK_REASON = "likely filled in after the outcome"
 
 POST_HANDOFF_NAMES = re.compile(
     r"^(?:(?:lead|deal|opportunity|opp|sales|crm|call|current|final|rep)\s)?"
@@ -327,11 +327,11 @@ def _leak_finding(
     if column in keep:
         return Finding(
             column,
-            "likely filled in after the outcome",
+            LEAK_REASON,
             evidence + "; kept with --keep-column",
             excluded=False,
         )
-    return Finding(column, "likely filled in after the outcome", evidence, excluded=True)
+    return Finding(column, LEAK_REASON, evidence, excluded=True)
 
 
 def _missingness_note(column: str, signs: _ColumnSigns) -> list[Finding]:
