@@ -13,7 +13,7 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean
+.PHONY: install demo serve test lint format clean bench-quality
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ serve: install
 
 test: install
 	$(BIN)/pytest
+
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_INSTALLED)
+
+# Quality of the default pipeline against the baseline and FLAML on the real data sets in
+# ../shared/data (several minutes: FLAML gets 60 s per fit).
+bench-quality: $(BENCH_INSTALLED)
+	$(BIN)/python benchmarks/quality.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -180,8 +180,9 @@ def _duplicate_rows(frame: pd.DataFrame) -> list[Finding]:
         Finding(
             None,
             "duplicated rows",
-            f"{duplicated:,} leads ({duplicated / len(frame):.1%}) repeat another lead's every "
-            "feature value; check the export for double entries",
+            f"{duplicated:,} {'lead' if duplicated == 1 else 'leads'} "
+            f"({duplicated / len(frame):.1%}) repeat another lead's every feature value; check "
+            "the export for double entries",
             excluded=False,
         )
     ]
