@@ -31,8 +31,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
-from sklearn.metrics import roc_auc_score
+from scipy.stats import binom, rankdata
 from sklearn.model_selection import StratifiedKFold
 
 from features.contract import LeadContract
@@ -263,7 +262,17 @@ def one_column_auc(codes: np.ndarray, y: np.ndarray, folds: int = 5) -> float:
         won = np.bincount(slots[fit_rows], weights=y[fit_rows], minlength=size)
         seen = np.bincount(slots[fit_rows], minlength=size)
         score[score_rows] = ((won + 10 * prior) / (seen + 10))[slots[score_rows]]
-    return float(roc_auc_score(y, score))
+    return rank_auc(y, score)
+
+
+def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC from ranks (ties count one half): the chance a won lead outscores a lost one."""
+    won = y == 1
+    n_won, n_lost = int(won.sum()), int(len(y) - won.sum())
+    if not n_won or not n_lost:
+        return 0.5
+    ranks = rankdata(score)
+    return float((ranks[won].sum() - n_won * (n_won + 1) / 2) / (n_won * n_lost))
 
 
 def _decisive_categories(text: pd.Series, y: np.ndarray, rows: int) -> tuple[float, str]:
@@ -272,23 +281,24 @@ def _decisive_categories(text: pd.Series, y: np.ndarray, rows: int) -> tuple[flo
     if len(y) == 0:
         return 0.0, ""
     base = y.mean()
-    stats = pd.DataFrame({"code": text.to_numpy(), "y": y}).groupby("code")["y"]
-    stats = stats.agg(["sum", "count"])
-    stats = stats[stats["count"] >= DECISIVE_MIN_LEADS]
-    rate = stats["sum"] / stats["count"]
+    codes, values = pd.factorize(text.to_numpy())
+    count = np.bincount(codes, minlength=len(values))
+    won = np.bincount(codes, weights=y, minlength=len(values))
+    lost = count - won
+    rate = won / np.maximum(count, 1)
+    large = count >= DECISIVE_MIN_LEADS
     low = (rate <= DECISIVE_UNCERTAINTY_LEFT * base) & (
-        binom.cdf(stats["sum"], stats["count"], base) < DECISIVE_SURPRISE
+        binom.cdf(won, count, base) < DECISIVE_SURPRISE
     )
-    lost = stats["count"] - stats["sum"]
     high = (1 - rate <= DECISIVE_UNCERTAINTY_LEFT * (1 - base)) & (
-        binom.cdf(lost, stats["count"], 1 - base) < DECISIVE_SURPRISE
+        binom.cdf(lost, count, 1 - base) < DECISIVE_SURPRISE
     )
-    decisive = stats[low | high].sort_values("count", ascending=False)
+    decisive = np.flatnonzero(large & (low | high))
+    decisive = decisive[np.argsort(-count[decisive], kind="stable")]
     examples = "; ".join(
-        f"{code!r}: {int(row['count']):,} leads, {row['sum'] / row['count']:.0%} won"
-        for code, row in decisive.head(3).iterrows()
+        f"{values[i]!r}: {count[i]:,} leads, {rate[i]:.0%} won" for i in decisive[:3]
     )
-    return float(decisive["count"].sum() / rows), examples
+    return float(count[decisive].sum() / rows), examples
 
 
 def _leak_finding(

@@ -39,7 +39,11 @@ def canonical_text_series(series: pd.Series) -> pd.Series:
         text = values.map(repr).astype(object)
         text = text.where(as_int.isna(), as_int.map(lambda v: str(int(v)) if v == v else None))
         return text.where(values.notna(), None)
-    return series.astype(object).map(canonical_text, na_action="ignore")
+    values = series.astype(object)
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        stripped = values.str.strip()
+        return stripped.where(stripped != "", None)
+    return values.map(canonical_text, na_action="ignore")
 
 
 def parses_as_number(text: str) -> bool:

@@ -93,9 +93,9 @@ def features_plot(top_features: list[dict], path: Path) -> Path:
     """Horizontal bars: mean absolute contribution of each of the top features."""
     names = [f["feature"] for f in top_features][::-1]
     strength = [f["mean_abs_contribution"] for f in top_features][::-1]
-    figure, axes = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
+    figure, axes = plt.subplots(figsize=(8, 0.4 * len(names) + 1.4))
     axes.barh(names, strength, color="tab:blue")
-    axes.set(xlabel="mean absolute contribution (log-odds)", title="What the score relies on")
+    axes.set(xlabel="average effect on the score (log-odds)", title="What the score relies on")
     return _save(figure, path)
 
 
