@@ -43,8 +43,9 @@ def default_params(rows: int) -> dict:
     """LightGBM settings for `rows` training leads, so that 500 leads and a million both work
     without tuning: few leaves and large leaves where data is scarce (little to overfit with),
     more leaves where there is data to support them, and a faster learning rate on very large
-    exports so that early stopping comes within a bounded number of trees. Below 50,000 leads
-    one thread is faster than several: the work per tree is too small to share."""
+    exports so that early stopping comes within a bounded number of trees. Below 200,000 leads
+    one thread is faster than several: the work per tree is too small to share, and on a busy
+    machine threads that wait for each other cost far more than they save."""
     if rows < 2_000:
         size = {"num_leaves": 7, "min_data_in_leaf": 20}
     elif rows < 50_000:
@@ -53,7 +54,7 @@ def default_params(rows: int) -> dict:
         size = {"num_leaves": 15, "min_data_in_leaf": 100}
     else:
         size = {"num_leaves": 31, "min_data_in_leaf": 200, "learning_rate": 0.1}
-    threads = {"num_threads": 1} if rows < 50_000 else {}
+    threads = {"num_threads": 1} if rows < 200_000 else {}
     return {**DEFAULT_PARAMS, **size, **threads}
 
 
