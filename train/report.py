@@ -166,10 +166,23 @@ def _data_section(summary: dict) -> str:
         for j in summary.get("joins", [])
     )
     joined = f"<p>Related tables joined:</p><ul>{joins}</ul>" if joins else ""
+    used = set(summary["features"])
+    columns = "".join(
+        f"<tr><td>{_e(column)}</td><td>{share:.1%}</td><td>{'yes' if column in used else 'no'}"
+        "</td></tr>"
+        for column, share in summary.get("missing_share", {}).items()
+    )
+    missing = (
+        "<p>Every column, the share of leads where it is empty, and whether the model uses it:"
+        f"</p><table><tr><th>column</th><th>missing</th><th>used</th></tr>{columns}</table>"
+        if columns
+        else ""
+    )
     return (
         "<section><h2>The data</h2>"
         + "".join(f"<p>{_e(line)}</p>" for line in lines)
         + joined
+        + missing
         + "</section>"
     )
 
