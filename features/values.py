@@ -46,8 +46,9 @@ def canonical_text_series(series: pd.Series) -> pd.Series:
         return pd.Series(text, index=series.index, dtype=object)
     values = series.astype(object)
     if pd.api.types.infer_dtype(values, skipna=True) == "string":
-        stripped = values.str.strip()
-        return stripped.where(stripped != "", None)
+        codes, uniques = pd.factorize(values)
+        stripped = np.array([u.strip() or None for u in uniques] + [None], dtype=object)
+        return pd.Series(stripped[codes], index=series.index, dtype=object)
     return values.map(canonical_text, na_action="ignore")
 
 

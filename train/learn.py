@@ -84,9 +84,6 @@ def learn_lead_model(
     inner = split_rows(y, created_at)
     tuned = tune_params(matrix, y, encoder, inner, tune_seconds) if tune_seconds > 0 else {}
     fitted = fit_booster(matrix, y, encoder, inner, tuned)
-    validation_scores = to_scores(
-        fitted.calibrator.apply(fitted.booster.predict(matrix[inner.evaluate], raw_score=True))
-    )
-    tiers = tier_rule.tiers(validation_scores)
+    tiers = tier_rule.tiers(to_scores(fitted.calibrator.apply(fitted.validation_raw)))
     model = LeadModel(contract, encoder, fitted.booster, fitted.calibrator, tiers)
     return LearnedModel(model, audit, tuned)

@@ -26,7 +26,7 @@ def tune_params(
     matrix: np.ndarray, y: np.ndarray, encoder: LeadEncoder, inner: Split, seconds: float
 ) -> dict:
     """The settings with the lowest validation log loss found within `seconds`."""
-    defaults = default_params(len(inner.train))
+    defaults = default_params(len(y))
     dataset_args = {
         "feature_name": encoder.feature_names,
         "categorical_feature": encoder.categorical_indices,
