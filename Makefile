@@ -14,8 +14,8 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean notebook notebook-strip notebook-filter \
-	notebook-report notebook-xeducation
+.PHONY: install demo serve test lint format clean bench-quality notebook notebook-strip \
+	notebook-filter notebook-report notebook-xeducation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,17 @@ serve: install
 
 test: install
 	$(BIN)/pytest
+
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_INSTALLED)
+
+# Quality of the default pipeline against the baseline and FLAML on the real data sets in
+# ../shared/data (several minutes: FLAML gets 60 s per fit).
+bench-quality: $(BENCH_INSTALLED)
+	$(BIN)/python benchmarks/quality.py
 
 lint: install
 	$(BIN)/ruff check .

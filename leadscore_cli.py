@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "matplotlib", "httpx")
+NO_SIGNAL_EXIT_CODE = 3
 
 
 @contextmanager
@@ -80,13 +81,28 @@ def train(
     ] = None,
     na_values: Annotated[list[str] | None, typer.Option(help="value meaning missing")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="COLUMN=KIND override")] = None,
+    keep_column: Annotated[
+        list[str] | None, typer.Option(help="column to keep although the audit flags it")
+    ] = None,
+    tier_cutoffs: Annotated[
+        str | None, typer.Option(help="minimum scores of tiers A,B,C, e.g. 70,40,20")
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option(help="leads sales can work per week: sets the size of tier A")
+    ] = None,
+    tune_seconds: Annotated[
+        float, typer.Option(min=0, help="search LightGBM settings for up to N seconds")
+    ] = 0,
     model_name: Annotated[str, typer.Option(help="registered model name")] = "leadscore",
     experiment: Annotated[str, typer.Option(help="MLflow experiment")] = "leadscore",
     report_json: Annotated[Path | None, typer.Option(help="write what happened as JSON")] = None,
 ) -> None:
-    """Train on won and lost leads, evaluate, and register a new model version in MLflow."""
+    """Train on won and lost leads, evaluate, and register a new model version in MLflow.
+
+    Exits 3 when the model shows no usable signal: it is registered but never serves.
+    """
     from features.contract import load_contract, parse_kind_overrides
-    from train.pipeline import train_from_file
+    from train.pipeline import TrainingOptions, train_from_file
 
     with user_errors():
         contract = load_contract(
@@ -103,15 +119,46 @@ def train(
                 "drop": drop,
                 "pii": pii,
                 "na_values": na_values,
+                "keep": keep_column,
                 "kinds": parse_kind_overrides(kind or []),
             },
         )
-        with _progress_bar(total=4) as step:
-            result = train_from_file(data, contract, model_name, experiment, progress=step)
+        options = TrainingOptions(
+            model_name=model_name,
+            experiment=experiment,
+            tier_cutoffs=_parse_cutoffs(tier_cutoffs),
+            capacity=capacity,
+            tune_seconds=tune_seconds,
+            report_json=report_json,
+        )
+        with _progress_bar(total=5) as step:
+            result = train_from_file(data, contract, options, progress=step)
     if report_json:
         report_json.parent.mkdir(parents=True, exist_ok=True)
         report_json.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
     _print_training_summary(result)
+    if not result.usable_signal:
+        reasons = "; and ".join(result.extra["signal"]["reasons"])
+        typer.echo(
+            f"no usable signal: {reasons}. Version {result.model_version} is registered for the "
+            "record but will not serve: this export does not hold what decides whether a lead "
+            "converts.",
+            err=True,
+        )
+        raise typer.Exit(NO_SIGNAL_EXIT_CODE)
+
+
+def _parse_cutoffs(text: str | None) -> tuple[int, int, int] | None:
+    from features.errors import SettingError
+
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise SettingError(
+            f"--tier-cutoffs {text!r} must be three scores A,B,C from 0 to 100, e.g. 70,40,20"
+        )
+    return (int(parts[0]), int(parts[1]), int(parts[2]))
 
 
 @app.command()
@@ -171,18 +218,27 @@ def _print_training_summary(result) -> None:
     )
     table.add_column("metric (evaluation slice)")
     table.add_column("model", justify="right")
+    table.add_column("95 % interval", justify="right")
     table.add_column("baseline", justify="right")
+    intervals = result.extra["intervals"]
     for name, value in result.metrics.items():
-        table.add_row(name, f"{value:.4f}", f"{result.baseline_metrics[name]:.4f}")
+        span = intervals.get(name, {}).get("model")
+        span_text = f"{span['low']:.4f} - {span['high']:.4f}" if span else ""
+        table.add_row(name, f"{value:.4f}", span_text, f"{result.baseline_metrics[name]:.4f}")
     console = Console()
     console.print(table)
     rows = result.rows
     console.print(
         f"trained on {sum(rows['train'].values())} leads, evaluated on "
-        f"{sum(rows['evaluate'].values())} newer ones ({result.split} split), "
+        f"{sum(rows['evaluate'].values())} held-back ones ({result.split} split), "
         f"{result.trees} trees, {result.calibration} calibration, {result.seconds:.1f} s; "
         f"model URI {result.model_uri}"
     )
+    excluded = [f["column"] for f in result.extra["audit"] if f["excluded"] and f["column"]]
+    if excluded:
+        console.print(f"the audit excluded: {', '.join(excluded)}")
+    console.print(f"decision: {result.extra['decision']['reason']}")
+    console.print(f"report: {result.extra['report_html']}")
 
 
 if __name__ == "__main__":

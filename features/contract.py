@@ -7,13 +7,56 @@ needs to know about the export lives here and is frozen into the model artifact.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from features.errors import ContractError
 
 KINDS = ("categorical", "numeric", "boolean", "datetime")
+
+
+@dataclass(frozen=True)
+class RelatedTable:
+    """A table joined onto the leads: its rows are looked up by `on` (a column of the leads)
+    matching `key` (a column of this table); `mapping` rewrites lead values that are spelled
+    differently in this table (e.g. 'GTXPro' -> 'GTX Pro')."""
+
+    name: str
+    path: str
+    on: str
+    key: str
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "on": self.on, "key": self.key, "map": dict(self.mapping)}
+
+    @classmethod
+    def from_dict(cls, name: str, data: Any, source: str, folder: Path | None) -> RelatedTable:
+        if not isinstance(data, dict) or not data.get("path") or not data.get("on"):
+            raise ContractError(
+                f"{source}: table '{name}' needs at least path and on, e.g. "
+                f'[tables.{name}] path = "{name}.csv" on = "{name}_id"'
+            )
+        unknown = sorted(set(data) - {"path", "on", "key", "map"})
+        if unknown:
+            raise ContractError(
+                f"{source}: table '{name}' has unknown key(s) {unknown}; known keys are "
+                "['key', 'map', 'on', 'path']"
+            )
+        mapping = data.get("map", {})
+        if not isinstance(mapping, dict):
+            raise ContractError(f"{source}: 'map' of table '{name}' must be a table of old = new")
+        path = Path(str(data["path"]))
+        if folder is not None and not path.is_absolute():
+            path = folder / path
+        return cls(
+            name=name,
+            path=str(path),
+            on=str(data["on"]),
+            key=str(data.get("key", data["on"])),
+            mapping={str(k): str(v) for k, v in mapping.items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -31,7 +74,9 @@ class LeadContract:
     drop: tuple[str, ...] = ()
     pii: tuple[str, ...] = ()
     na_values: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
     kinds: dict[str, str] = field(default_factory=dict)
+    tables: tuple[RelatedTable, ...] = ()
 
     def __post_init__(self) -> None:
         for column, kind in self.kinds.items():
@@ -65,11 +110,17 @@ class LeadContract:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tables"}
+        data = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        if self.tables:
+            data["tables"] = {t.name: t.to_dict() for t in self.tables}
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "contract") -> LeadContract:
+    def from_dict(
+        cls, data: dict[str, Any], source: str = "contract", folder: Path | None = None
+    ) -> LeadContract:
+        """`folder`: where relative table paths start (the contract file's folder)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -78,7 +129,13 @@ class LeadContract:
             )
         values: dict[str, Any] = {}
         for key, raw in data.items():
-            if key == "kinds":
+            if key == "tables":
+                if not isinstance(raw, dict):
+                    raise ContractError(f"{source}: 'tables' must be tables like [tables.accounts]")
+                values[key] = tuple(
+                    RelatedTable.from_dict(str(n), t, source, folder) for n, t in raw.items()
+                )
+            elif key == "kinds":
                 if not isinstance(raw, dict):
                     raise ContractError(f"{source}: 'kinds' must be a table of column = kind")
                 values[key] = {str(k): str(v) for k, v in raw.items()}
@@ -91,7 +148,7 @@ class LeadContract:
         return cls(**values)
 
 
-_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values"}
+_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values", "keep"}
 
 
 def load_contract(path: Path | None, overrides: dict[str, Any] | None = None) -> LeadContract:
@@ -106,7 +163,9 @@ def load_contract(path: Path | None, overrides: dict[str, Any] | None = None) ->
             data["kinds"] = {**data.get("kinds", {}), **value}
         else:
             data[key] = value
-    return LeadContract.from_dict(data, source=str(path) if path else "flags")
+    return LeadContract.from_dict(
+        data, source=str(path) if path else "flags", folder=path.parent if path else None
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

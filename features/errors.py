@@ -36,3 +36,7 @@ class InvalidLeadsError(LeadscoreError):
         first_index, first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"lead {first_index}: {first}{more}")
+
+
+class SettingError(LeadscoreError):
+    """A training option has a value that cannot work (e.g. tier cut-offs out of order)."""

@@ -69,11 +69,15 @@ def infer_kind(series: pd.Series) -> str:
         return "numeric"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
-    text = canonical_text_series(series).dropna()
-    lowered = set(text.str.lower().unique())
+    counts = canonical_text_series(series).value_counts()
+    lowered = {str(value).lower() for value in counts.index}
     if lowered and lowered <= (BOOLEAN_TRUE | BOOLEAN_FALSE) and len(lowered) <= 2:
         return "boolean"
-    if pd.to_numeric(text, errors="coerce").notna().mean() >= NUMERIC_TEXT_SHARE:
+    numbers = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
+    if (
+        counts.sum()
+        and counts[numbers.notna().to_numpy()].sum() >= NUMERIC_TEXT_SHARE * counts.sum()
+    ):
         return "numeric"
     return "categorical"
 

@@ -34,12 +34,22 @@ def canonical_text_series(series: pd.Series) -> pd.Series:
         out = series.map({True: "true", False: "false"})
         return out.astype(object).where(series.notna(), None)
     if pd.api.types.is_numeric_dtype(series):
-        values = series.astype("float64")
-        as_int = values.where(values.notna() & (values % 1 == 0))
-        text = values.map(repr).astype(object)
-        text = text.where(as_int.isna(), as_int.map(lambda v: str(int(v)) if v == v else None))
-        return text.where(values.notna(), None)
-    return series.astype(object).map(canonical_text, na_action="ignore")
+        values = series.astype("float64").to_numpy()
+        present = ~np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            whole = present & (np.mod(values, 1) == 0)
+        small = whole & (np.abs(values) < 2**62)
+        text = np.full(len(values), None, dtype=object)
+        text[small] = values[small].astype(np.int64).astype(str).astype(object)
+        text[whole & ~small] = [str(int(v)) for v in values[whole & ~small]]
+        text[present & ~whole] = [repr(float(v)) for v in values[present & ~whole]]
+        return pd.Series(text, index=series.index, dtype=object)
+    values = series.astype(object)
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        codes, uniques = pd.factorize(values)
+        stripped = np.array([u.strip() or None for u in uniques] + [None], dtype=object)
+        return pd.Series(stripped[codes], index=series.index, dtype=object)
+    return values.map(canonical_text, na_action="ignore")
 
 
 def parses_as_number(text: str) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-METRIC_NAMES = ("roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10")
+METRIC_NAMES = ("roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10", "ece")
+CALIBRATION_BINS = 10
 
 
 def evaluate(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
@@ -15,7 +16,26 @@ def evaluate(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
         "log_loss": float(log_loss(y, probability, labels=[0, 1])),
         "brier": float(brier_score_loss(y, probability)),
         "lift_at_10": lift_at(y, probability, 0.1),
+        "ece": expected_calibration_error(y, probability),
     }
+
+
+def expected_calibration_error(
+    y: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """How far stated probabilities are from what happened: leads are put in 10 equal-width
+    probability bins, and the gap between mean probability and conversion rate of each bin is
+    averaged, weighted by the bin's share of leads."""
+    probability = np.asarray(probability, dtype=float)
+    which = np.minimum((probability * bins).astype(int), bins - 1)
+    stated = np.bincount(which, weights=probability, minlength=bins)
+    happened = np.bincount(which, weights=np.asarray(y, dtype=float), minlength=bins)
+    return float(np.abs(stated - happened).sum() / len(probability))
+
+
+def base_rate_log_loss(y: np.ndarray, base_rate: float) -> float:
+    """The log loss of saying `base_rate` for every lead: what a model must beat to be of use."""
+    return float(log_loss(y, np.full(len(y), base_rate), labels=[0, 1]))
 
 
 def lift_at(y: np.ndarray, probability: np.ndarray, share: float) -> float:

@@ -10,10 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+
+Curves = dict[str, np.ndarray]
 
 
-def roc_plot(y: np.ndarray, curves: dict[str, np.ndarray], path: Path) -> Path:
+def roc_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
     """ROC curve of each named probability vector."""
     figure, axes = plt.subplots(figsize=(5, 5))
     for name, probability in curves.items():
@@ -25,7 +27,24 @@ def roc_plot(y: np.ndarray, curves: dict[str, np.ndarray], path: Path) -> Path:
     return _save(figure, path)
 
 
-def calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray], path: Path) -> Path:
+def precision_recall_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+    """Of the leads above a cut-off, the share that converts, against the share of wins found."""
+    figure, axes = plt.subplots(figsize=(5, 5))
+    for name, probability in curves.items():
+        precision, recall, _ = precision_recall_curve(y, probability)
+        axes.plot(recall, precision, label=name)
+    axes.axhline(np.mean(y), linestyle=":", color="grey", label="no model")
+    axes.set(
+        xlabel="share of won leads found",
+        ylabel="share of called leads that convert",
+        title="Precision-recall",
+        ylim=(0, 1.02),
+    )
+    axes.legend(loc="upper right")
+    return _save(figure, path)
+
+
+def calibration_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
     """Predicted probability against the observed conversion rate, in 10 bins."""
     figure, axes = plt.subplots(figsize=(5, 5))
     for name, probability in curves.items():
@@ -35,6 +54,68 @@ def calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray], path: Path) -
     axes.set(xlabel="predicted probability", ylabel="observed conversion rate", title="Calibration")
     axes.legend(loc="upper left")
     return _save(figure, path)
+
+
+def gains_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+    """Cumulative gains: calling the top x % of leads finds this share of all conversions."""
+    figure, axes = plt.subplots(figsize=(5, 5))
+    for name, probability in curves.items():
+        called, found = _gains(y, probability)
+        axes.plot(called, found, label=name)
+    axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="random order")
+    axes.set(
+        xlabel="share of leads called, best first",
+        ylabel="share of all conversions found",
+        title="Cumulative gains",
+    )
+    axes.legend(loc="lower right")
+    return _save(figure, path)
+
+
+def lift_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+    """Lift: how many times the average conversion rate the top x % of leads converts at."""
+    figure, axes = plt.subplots(figsize=(5, 5))
+    for name, probability in curves.items():
+        called, found = _gains(y, probability)
+        start = max(1, len(called) // 100)
+        axes.plot(called[start:], found[start:] / called[start:], label=name)
+    axes.axhline(1.0, linestyle=":", color="grey", label="random order")
+    axes.set(
+        xlabel="share of leads called, best first",
+        ylabel="conversion rate / average rate",
+        title="Lift",
+    )
+    axes.legend(loc="upper right")
+    return _save(figure, path)
+
+
+def features_plot(top_features: list[dict], path: Path) -> Path:
+    """Horizontal bars: mean absolute contribution of each of the top features."""
+    names = [f["feature"] for f in top_features][::-1]
+    strength = [f["mean_abs_contribution"] for f in top_features][::-1]
+    figure, axes = plt.subplots(figsize=(8, 0.4 * len(names) + 1.4))
+    axes.barh(names, strength, color="tab:blue")
+    axes.set(xlabel="average effect on the score (log-odds)", title="What the score relies on")
+    return _save(figure, path)
+
+
+def tiers_plot(table: list[dict], path: Path) -> Path:
+    """Conversion rate of each tier."""
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    names = [row["tier"] for row in table]
+    rates = [row["conversion_rate"] for row in table]
+    axes.bar(names, rates, color=["#1a7f37", "#4d9a5a", "#c9a227", "#b0413e"])
+    for i, row in enumerate(table):
+        axes.annotate(f"{row['leads']:,} leads", (i, rates[i]), ha="center", va="bottom")
+    axes.set(xlabel="tier", ylabel="conversion rate", title="Conversion by tier")
+    return _save(figure, path)
+
+
+def _gains(y: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(-probability, kind="stable")
+    found = np.cumsum(y[order]) / max(y.sum(), 1)
+    called = np.arange(1, len(y) + 1) / len(y)
+    return np.r_[0.0, called], np.r_[0.0, found]
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:

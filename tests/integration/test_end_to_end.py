@@ -46,7 +46,7 @@ def test_training_report_and_registry(trained_model, use_trained_store):
     assert report["model_version"] == "1" and report["champion"] is True
     assert report["model_uri"] == "models:/leadscore/1"
     for key in ("metrics", "baseline_metrics"):
-        assert set(report[key]) == {"roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10"}
+        assert set(report[key]) == {"roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10", "ece"}
     assert report["rows"]["train"]["won"] > 0 and report["rows"]["open"]["open"] > 0
     client = MlflowClient(use_trained_store.tracking_uri, use_trained_store.tracking_uri)
     assert str(client.get_model_version_by_alias("leadscore", CHAMPION).version) == "1"
@@ -54,12 +54,17 @@ def test_training_report_and_registry(trained_model, use_trained_store):
     assert len(run.data.tags["leadscore.data_sha256"]) == 64
     assert run.data.metrics["roc_auc"] == report["metrics"]["roc_auc"]
     artifacts = {a.path for a in client.list_artifacts(report["run_id"], "plots")}
-    assert artifacts == {"plots/roc.png", "plots/calibration.png"}
+    assert {"plots/roc.png", "plots/calibration.png", "plots/gains.png"} <= artifacts
+    assert [a.path for a in client.list_artifacts(report["run_id"], "report")] == [
+        "report/report.html"
+    ]
+    assert run.data.tags["leadscore.signal"] == "usable"
 
 
 def test_second_training_registers_a_version_but_keeps_the_champion(
     trained_model, tmp_path, monkeypatch
 ):
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'm.db'}")
     args = ["train", str(trained_model.data), "--config", str(trained_model.contract)]
     for _ in range(2):

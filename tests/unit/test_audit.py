@@ -1,0 +1,111 @@
+"""The audit must catch what leaks the outcome and leave honest features alone."""
+
+import numpy as np
+import pytest
+
+from features.audit import LEAK_REASON, audit_export
+from features.contract import LeadContract
+from features.demo import generate_leads
+from features.errors import ContractError
+
+CONTRACT = LeadContract(
+    target="outcome",
+    positive=("won",),
+    negative=("lost",),
+    open=("open",),
+    id="lead_id",
+    time="created_at",
+    value="deal_value",
+    loss_reason="loss_reason",
+    pii=("contact_name", "contact_email"),
+    na_values=("Select", "-1"),
+)
+HONEST = [
+    "industry",
+    "company_size",
+    "job_title_level",
+    "lead_source",
+    "country",
+    "purchase_timeline",
+    "budget_status",
+    "web_visits",
+    "email_opens",
+    "demo_requested",
+]
+
+
+def closed_leads(rows: int = 3000, seed: int = 5):
+    frame = generate_leads(rows, seed)
+    frame = frame[frame["outcome"] != "open"].reset_index(drop=True)
+    return frame, (frame["outcome"] == "won").to_numpy(int)
+
+
+def findings_by_column(result):
+    return {f.column: f for f in result.findings}
+
+
+def test_planted_leak_is_excluded_and_honest_columns_are_kept():
+    frame, y = closed_leads()
+    rng = np.random.default_rng(0)
+    honest_label = np.where(y == 1, "hot", "cold")
+    frame["rep_rating"] = np.where(rng.random(len(y)) < 0.85, honest_label, "warm")
+    result = audit_export(frame, y, CONTRACT)
+    leak = findings_by_column(result)["rep_rating"]
+    assert leak.excluded and leak.reason == LEAK_REASON
+    assert "ROC AUC" in leak.evidence
+    assert result.excluded == ["rep_rating"]
+    assert not set(HONEST) & set(result.excluded)
+
+
+def test_post_handoff_name_is_excluded_but_a_look_alike_honest_name_is_not():
+    frame, y = closed_leads()
+    frame["lead_status"] = np.random.default_rng(1).choice(["working", "nurture"], len(y))
+    result = audit_export(frame, y, CONTRACT)
+    assert "lead_status" in result.excluded
+    assert "budget_status" not in result.excluded
+
+
+def test_outcome_dependent_missingness_is_a_leak():
+    frame, y = closed_leads()
+    rng = np.random.default_rng(2)
+    filled = np.where(y == 1, rng.random(len(y)) < 0.95, rng.random(len(y)) < 0.1)
+    frame["contract_type"] = np.where(filled, rng.choice(["annual", "monthly"], len(y)), None)
+    found = findings_by_column(audit_export(frame, y, CONTRACT))["contract_type"]
+    assert found.excluded and "filled in for" in found.evidence
+
+
+def test_keep_column_keeps_a_flagged_column_and_says_so():
+    frame, y = closed_leads()
+    frame["rep_rating"] = np.where(y == 1, "hot", "cold")
+    result = audit_export(frame, y, CONTRACT, keep=["rep_rating"])
+    kept = findings_by_column(result)["rep_rating"]
+    assert not kept.excluded and "--keep-column" in kept.evidence
+    assert result.excluded == []
+
+
+def test_keep_column_that_does_not_exist_is_refused():
+    frame, y = closed_leads(600)
+    with pytest.raises(ContractError, match="--keep-column 'nope'"):
+        audit_export(frame, y, CONTRACT, keep=["nope"])
+
+
+def test_quality_findings():
+    frame, y = closed_leads(1500)
+    frame["source_system"] = "crm"
+    frame["row_key"] = [f"K{i}" for i in range(len(y))]
+    frame["newsletter"] = np.where(np.arange(len(y)) < 3, "yes", "no")
+    frame["region"] = np.where(np.arange(len(y)) % 4 == 0, "Select", "North")
+    frame.loc[len(frame)] = frame.loc[0]
+    y = np.append(y, y[0])
+    result = audit_export(frame, y, CONTRACT)
+    by = {(f.column, f.reason): f for f in result.findings}
+    assert by["source_system", "constant"].excluded
+    assert by["row_key", "identifier-like"].excluded
+    assert not by["newsletter", "near-constant"].excluded
+    assert "--na-values 'Select'" in by["region", "sentinel value"].evidence
+    duplicated = by[None, "duplicated rows"]
+    assert not duplicated.excluded and duplicated.evidence.startswith("1 lead ")
+    assert result.missing_share["budget_status"] == pytest.approx(
+        frame["budget_status"].isna().mean(), abs=1e-4
+    )
+    assert all(set(f) == {"column", "reason", "evidence", "excluded"} for f in result.to_list())

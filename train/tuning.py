@@ -1,0 +1,68 @@
+"""An optional, time-bounded search for better LightGBM settings (`--tune-seconds N`).
+
+Each trial fits on the training part of the training period and is judged by log loss on its
+newest slice (the same slice early stopping watches); the evaluation slice is never seen. The
+defaults are the first trial, so the search can only keep them or find better.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import lightgbm as lgb
+import numpy as np
+import optuna
+
+from features.encoder import LeadEncoder
+from train.fit import EARLY_STOPPING_ROUNDS, MAX_ROUNDS, default_params
+from train.split import Split
+
+log = logging.getLogger(__name__)
+
+SEARCHED = ("learning_rate", "num_leaves", "min_data_in_leaf", "feature_fraction", "lambda_l2")
+
+
+def tune_params(
+    matrix: np.ndarray, y: np.ndarray, encoder: LeadEncoder, inner: Split, seconds: float
+) -> dict:
+    """The settings with the lowest validation log loss found within `seconds`."""
+    defaults = default_params(len(y))
+    dataset_args = {
+        "feature_name": encoder.feature_names,
+        "categorical_feature": encoder.categorical_indices,
+        "free_raw_data": False,
+    }
+    train_set = lgb.Dataset(matrix[inner.train], y[inner.train], **dataset_args)
+    valid_set = lgb.Dataset(
+        matrix[inner.evaluate], y[inner.evaluate], reference=train_set, **dataset_args
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {
+            **defaults,
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 3, 63, log=True),
+            "min_data_in_leaf": trial.suggest_int("min_data_in_leaf", 5, 400, log=True),
+            "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
+            "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 30.0, log=True),
+        }
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=MAX_ROUNDS,
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        )
+        return float(booster.best_score["valid_0"]["binary_logloss"])
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0))
+    study.enqueue_trial({name: defaults[name] for name in SEARCHED})
+    study.optimize(objective, timeout=seconds)
+    log.info(
+        "tuning: %d trials in %.0f s, best validation log loss %.4f",
+        len(study.trials),
+        seconds,
+        study.best_value,
+    )
+    return dict(study.best_params)
