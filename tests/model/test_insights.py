@@ -9,18 +9,14 @@ import pytest
 from features import insights
 from features.contract import LeadContract
 from features.demo import CONTRACT_TOML, generate_leads
-from features.encoder import LeadEncoder
 from features.errors import DataError
-from features.kinds import feature_kinds
 from features.labels import outcome_names, split_labeled
 from features.reading import mask_sentinels, read_table
 from train import explain
 from train import insights as model_insights
-from train.fit import fit_booster
+from train.learn import learn_lead_model
 from train.model import LeadModel
 from train.registry import load_lead_model
-from train.split import stratified_split
-from train.tiers import tiers_from_shares, to_scores
 
 DEMO = LeadContract.from_dict(tomllib.loads(CONTRACT_TOML))
 
@@ -30,14 +26,7 @@ def fitted() -> tuple[pd.DataFrame, pd.Series, LeadModel]:
     """Demo leads and a lead model fitted on their won and lost leads, without MLflow."""
     frame = mask_sentinels(generate_leads(2500, seed=11), DEMO.na_values)
     leads = split_labeled(frame, DEMO, "demo")
-    kinds = feature_kinds(leads.frame, DEMO, "demo")
-    encoder = LeadEncoder.fit(leads.frame, kinds, DEMO.na_values)
-    matrix = encoder.transform(leads.frame)
-    booster = fit_booster(matrix, leads.y, encoder, stratified_split(leads.y))
-    validation = matrix[booster.validation_rows]
-    probability = booster.calibrator.apply(booster.booster.predict(validation, raw_score=True))
-    tiers = tiers_from_shares(to_scores(probability))
-    model = LeadModel(DEMO, encoder, booster.booster, booster.calibrator, tiers)
+    model = learn_lead_model(leads.frame, leads.y, None, DEMO).model
     return frame, outcome_names(frame, DEMO, "demo"), model
 
 
