@@ -138,11 +138,33 @@ def serve(
     import uvicorn
 
     from serve.app import create_app
-    from serve.settings import Settings
+    from serve.settings import load_settings
 
-    overrides = {"host": host, "port": port, "model_uri": model}
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    with user_errors():
+        settings = load_settings(host=host, port=port, model_uri=model)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
+
+
+db_app = typer.Typer(help="The outcome and score-log store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the store's migrations to LEADSCORE_DATABASE_URL (the server also does at start)."""
+    from serve.settings import load_settings
+    from serve.store.database import create_store_engine, upgrade
+
+    with user_errors():
+        settings = load_settings()
+        upgrade(create_store_engine(settings.database_url))
+    typer.echo("the store is up to date")
 
 
 @contextmanager

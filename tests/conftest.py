@@ -24,9 +24,12 @@ DEMO_ROWS = 4000
 
 @pytest.fixture(autouse=True)
 def _mlflow_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Every test talks to its own temporary MLflow store unless a fixture gives it another."""
+    """Every test talks to its own temporary MLflow store unless a fixture gives it another,
+    and its own outcome store and model cache."""
     folder = tmp_path_factory.mktemp("mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", f"sqlite:///{folder / 'leadscore.db'}")
+    monkeypatch.setenv("LEADSCORE_MODEL_CACHE_DIR", str(folder / "model-cache"))
 
 
 @dataclass(frozen=True)

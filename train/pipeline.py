@@ -20,6 +20,7 @@ from features.encoder import LeadEncoder
 from features.kinds import feature_kinds
 from features.labels import LabeledLeads, split_labeled
 from features.reading import read_table
+from train.deal_value import DEFAULT_KEY, default_deal_value
 from train.fit import fit_baseline, fit_booster
 from train.metrics import evaluate
 from train.model import LeadModel
@@ -108,6 +109,10 @@ def train_from_file(
         "features": encoder.feature_names,
         "trees": fitted.booster.num_trees(),
     }
+    if contract.value:
+        model.metadata[DEFAULT_KEY] = default_deal_value(
+            train_frame[contract.value], leads.y[outer.train]
+        )
 
     progress("logging to MLflow and registering")
     with mlflow.start_run(experiment_id=experiment_id) as run:

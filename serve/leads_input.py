@@ -1,0 +1,68 @@
+"""Reading the leads of a scoring request: a JSON body, or CSV for bulk import tools."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, NoReturn
+
+from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from serve.schemas import ScoreRequest
+
+CSV_TYPE = "text/csv"
+
+
+def is_csv(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == CSV_TYPE
+
+
+def is_json(content_type: str | None) -> bool:
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def read_json_leads(body: bytes) -> list[dict[str, Any]]:
+    try:
+        return ScoreRequest.model_validate_json(body).leads
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from None
+
+
+def read_csv_leads(body: bytes) -> list[dict[str, str | None]]:
+    """One lead per line after a header line naming the fields; empty cells are missing."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        _refuse("the CSV body is not UTF-8 text; save the file as UTF-8")
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        _refuse(f"the CSV body cannot be read: {exc}")
+    header = [name.strip() for name in lines[0]] if lines else []
+    if not any(header):
+        _refuse("the CSV body needs a first line naming the fields, e.g. lead_id,industry")
+    if "" in header or len(set(header)) < len(header):
+        _refuse("the CSV header has an empty or repeated field name; name every column once")
+    leads = []
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            _refuse(f"CSV line {number} has {len(cells)} values but the header {len(header)}")
+        leads.append({name: cell or None for name, cell in zip(header, cells, strict=False)})
+    if not leads:
+        _refuse("the CSV body has a header but no leads")
+    return leads
+
+
+def _refuse(message: str) -> NoReturn:
+    raise HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["body"], "msg": message, "type": "value_error"}],
+    )

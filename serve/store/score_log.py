@@ -1,0 +1,105 @@
+"""The score log: every lead the API scored, as received (PII removed), with its probability,
+the model version and the time. Appending is all the request path does; a thread of its own
+writes the rows in batches, and `close` writes whatever is left, so a clean shutdown loses none.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from serve.store.tables import score_log
+from serve.store.times import utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _ScoredBatch:
+    records: Sequence[Mapping[str, Any]]
+    lead_ids: Sequence[str | None]
+    probabilities: Sequence[float]
+    model_version: str | None
+    pii: Collection[str]
+    scored_at: datetime
+
+
+class ScoreLog:
+    """Batches scored leads into the store every `flush_seconds`."""
+
+    def __init__(self, engine: sa.Engine, flush_seconds: float = 1.0) -> None:
+        self._engine = engine
+        self._flush_seconds = flush_seconds
+        self._pending: deque[_ScoredBatch] = deque()
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="score-log", daemon=True)
+        self._thread.start()
+
+    def record(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        lead_ids: Sequence[str | None],
+        probabilities: Sequence[float],
+        model_version: str | None,
+        pii: Collection[str],
+    ) -> None:
+        """Queue one request's leads; cheap enough for the request path."""
+        self._pending.append(
+            _ScoredBatch(records, lead_ids, probabilities, model_version, pii, utc_now())
+        )
+
+    def flush(self) -> int:
+        """Write every queued lead now; returns how many rows were written."""
+        with self._flushing:
+            batches = []
+            while self._pending:
+                batches.append(self._pending.popleft())
+            rows = [row for batch in batches for row in _rows(batch)]
+            if not rows:
+                return 0
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(score_log.insert(), rows)
+            except SQLAlchemyError as exc:
+                log.error("score log: %d rows not written: %s", len(rows), type(exc).__name__)
+                return 0
+            return len(rows)
+
+    def close(self) -> None:
+        """Stop the writer thread and write what is left."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_seconds):
+            self.flush()
+
+
+def _rows(batch: _ScoredBatch) -> list[dict[str, Any]]:
+    probabilities = list(map(float, batch.probabilities))
+    return [
+        {
+            "lead_id": lead_id,
+            "fields": {k: v for k, v in record.items() if k not in batch.pii},
+            "probability": probability,
+            "model_version": batch.model_version,
+            "scored_at": batch.scored_at,
+        }
+        for record, lead_id, probability in zip(
+            batch.records, batch.lead_ids, probabilities, strict=True
+        )
+    ]
