@@ -29,9 +29,15 @@ def read_json_leads(body: bytes) -> list[dict[str, Any]]:
         return ScoreRequest.model_validate_json(body).leads
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False)
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in errors]
-        ) from None
+        raise RequestValidationError([_located_in_body(error) for error in errors]) from None
+
+
+def _located_in_body(error: dict[str, Any]) -> dict[str, Any]:
+    """Under the body; the raw bytes of a body that is not JSON are not echoed back."""
+    located = {**error, "loc": ("body", *error["loc"])}
+    if isinstance(located.get("input"), bytes):
+        del located["input"]
+    return located
 
 
 def read_csv_leads(body: bytes) -> list[dict[str, str | None]]:

@@ -238,3 +238,15 @@ def test_model_info_reports_deal_values_trees_and_source(client):
     info = client.get("/v1/model", headers=AUTH).json()
     assert info["value_field"] == "deal_value" and info["default_deal_value"] > 0
     assert info["trees"] > 0 and info["source"] == "registry" and info["notice"] is None
+
+
+def test_a_body_that_is_not_json_is_a_client_error(client):
+    for body in (b"\xff\xfe{", b'{"leads": [', b"null"):
+        response = client.post(
+            "/v1/score", content=body, headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, body
+        outcome = client.post(
+            "/v1/outcomes", content=body, headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert outcome.status_code in (400, 422), body
