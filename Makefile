@@ -13,7 +13,7 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean
+.PHONY: install demo serve test lint format clean bench-serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ serve: install
 test: install
 	$(BIN)/pytest
 
+bench-serve: install
+	$(BIN)/python benchmarks/serve.py
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,4 +49,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) data reports mlflow.db mlartifacts .pytest_cache
+	rm -rf $(VENV) data reports mlflow.db mlartifacts .pytest_cache leadscore.db* leadscore-model-cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,8 +20,7 @@ from train.model import LeadModel
 TOP_REASONS = 3
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """One field's effect on one lead's score; `effect` is in log-odds, positive raises it."""
 
     field: str
@@ -38,18 +37,23 @@ class Reason:
         return {"field": self.field, "value": self.value, "effect": self.effect, "text": self.text}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Explanation:
     """All field effects of one lead, and its strongest reasons: raising first, then lowering,
     each strongest first. `base_value` plus every effect is the booster's raw score."""
 
     base_value: float
-    effects: dict[str, float]
+    fields: Sequence[str]
+    field_effects: Sequence[float]
     reasons: list[Reason]
 
     @property
+    def effects(self) -> dict[str, float]:
+        return dict(zip(self.fields, self.field_effects, strict=True))
+
+    @property
     def raw_score(self) -> float:
-        return self.base_value + sum(self.effects.values())
+        return self.base_value + sum(self.field_effects)
 
 
 def explain(
@@ -64,9 +68,8 @@ def explain(
     order = np.argsort(contributions[:, :-1], axis=1, kind="stable")
     explanations = []
     for record, row, ranked in zip(records, contributions.tolist(), order.tolist(), strict=True):
-        effects = dict(zip(names, row[:-1], strict=True))
         raising = [j for j in reversed(ranked[-top:]) if row[j] > 0]
         lowering = [j for j in ranked[:top] if row[j] < 0]
         reasons = [Reason(names[j], record.get(names[j]), row[j]) for j in raising + lowering]
-        explanations.append(Explanation(row[-1], effects, reasons))
+        explanations.append(Explanation(row[-1], names, row[:-1], reasons))
     return explanations
