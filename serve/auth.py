@@ -1,5 +1,4 @@
-"""API keys: `/v1/*` needs `Authorization: Bearer KEY` or `X-API-Key: KEY` (see
-`serve.dependencies.require_api_key`).
+"""API keys: `/v1/*` needs `Authorization: Bearer KEY` or `X-API-Key: KEY`.
 
 Keys are kept as sha256 digests (a configured `sha256:HEX` is already one), and a presented key
 is hashed and compared with every digest in constant time, so neither timing nor the settings
@@ -10,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 HASH_PREFIX = "sha256:"
 
@@ -31,6 +30,14 @@ class ApiKeys:
         for known in self._digests:
             matched |= hmac.compare_digest(digest, known)
         return matched and presented is not None
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key from `Authorization: Bearer KEY`, else from `X-API-Key`."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return headers.get("x-api-key")
 
 
 def _digest_of(entry: str) -> bytes:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from features.errors import InvalidLeadsError
 from serve.answers import csv_answer, json_answer
-from serve.dependencies import AppSettings, ScoreLogWriter, ServingModel
+from serve.dependencies import Scoring
 from serve.leads_input import CSV_TYPE, is_csv, is_json, read_csv_leads, read_json_leads
 from serve.routers import UNAUTHORIZED
 from serve.schemas import ErrorOut, ScoreRequest, ScoreResponse
@@ -55,9 +55,7 @@ _RESPONSES = {
 )
 async def score(
     request: Request,
-    loaded: ServingModel,
-    settings: AppSettings,
-    score_log: ScoreLogWriter,
+    context: Scoring,
     reasons: Annotated[
         bool | None,
         Query(
@@ -71,6 +69,7 @@ async def score(
     ] = None,
 ) -> Response:
     """Score one or many leads for the CRM."""
+    loaded, settings = context.loaded, context.settings
     content_type = request.headers.get("content-type")
     body = await request.body()
     if is_csv(content_type):
@@ -102,7 +101,7 @@ async def score(
             scored = await run_in_threadpool(score_leads, model, records, with_reasons, sort)
     except InvalidLeadsError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
-    score_log.record(
+    context.score_log.record(
         records, scored.lead_ids, scored.probability, loaded.version, model.contract.pii
     )
     if is_csv(content_type) or is_csv(request.headers.get("accept")):
