@@ -6,6 +6,7 @@ the registry poller; shutdown stops the poller and writes the score-log rows sti
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store, app.state.score_log = store, score_log
         holder.load()
         holder.start_polling()
+        gc.freeze()  # what start-up loaded lives for good: keep it out of every GC pass
         try:
             yield
         finally:
