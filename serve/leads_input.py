@@ -6,11 +6,12 @@ import csv
 import io
 from typing import Any, NoReturn
 
+import orjson
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from serve.schemas import ScoreRequest
+from serve.schemas import INT64, ScoreRequest
 
 CSV_TYPE = "text/csv"
 
@@ -25,11 +26,40 @@ def is_json(content_type: str | None) -> bool:
 
 
 def read_json_leads(body: bytes) -> list[dict[str, Any]]:
+    """A plain check for the common, valid body; pydantic for any other, so that a bad body
+    gets its field-level errors (both accept and produce exactly the same leads)."""
+    leads = _plain_leads(body)
+    if leads is not None:
+        return leads
     try:
         return ScoreRequest.model_validate_json(body).leads
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False)
         raise RequestValidationError([_located_in_body(error) for error in errors]) from None
+
+
+_SCALARS = (str, float, bool, type(None))
+
+
+def _plain_leads(body: bytes) -> list[dict[str, Any]] | None:
+    """The leads when the body is a non-empty list of flat objects of scalars, else None."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    leads = data.get("leads") if isinstance(data, dict) else None
+    if not isinstance(leads, list) or not leads:
+        return None
+    for lead in leads:
+        if not isinstance(lead, dict):
+            return None
+        for value in lead.values():
+            if type(value) is int:
+                if not -INT64 <= value < INT64:
+                    return None
+            elif not isinstance(value, _SCALARS):
+                return None
+    return leads
 
 
 def _located_in_body(error: dict[str, Any]) -> dict[str, Any]:
