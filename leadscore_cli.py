@@ -139,9 +139,11 @@ def serve(
 
     from serve.app import create_app
     from serve.settings import load_settings
+    from serve.store.database import open_store
 
     with user_errors():
         settings = load_settings(host=host, port=port, model_uri=model)
+        open_store(settings.database_url).dispose()  # a bad store URL: one line, exit 2
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -159,11 +161,10 @@ app.add_typer(db_app, name="db")
 def db_upgrade() -> None:
     """Apply the store's migrations to LEADSCORE_DATABASE_URL (the server also does at start)."""
     from serve.settings import load_settings
-    from serve.store.database import create_store_engine, upgrade
+    from serve.store.database import open_store
 
     with user_errors():
-        settings = load_settings()
-        upgrade(create_store_engine(settings.database_url))
+        open_store(load_settings().database_url).dispose()
     typer.echo("the store is up to date")
 
 

@@ -20,7 +20,7 @@ from serve.model_cache import ModelCache
 from serve.model_holder import ModelHolder
 from serve.routers import model, outcomes, scoring
 from serve.settings import Settings
-from serve.store.database import create_store_engine, upgrade
+from serve.store.database import open_store
 from serve.store.score_log import ScoreLog
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not api_keys.required:
             log.warning("LEADSCORE_API_KEYS is empty: the API is open to anyone on this machine")
-        store = create_store_engine(settings.database_url)
-        upgrade(store)
+        store = open_store(settings.database_url)
         score_log = ScoreLog(store, settings.score_log_flush_seconds)
         score_log.start()
         app.state.store, app.state.score_log = store, score_log

@@ -88,3 +88,6 @@ class ModelInfo(BaseModel):
     trees: int | None = None
     source: str = Field(description="'registry', or 'cache' when the registry was unreachable")
     notice: str | None = Field(None, description="why the cached model serves")
+    refused: dict[str, str] = Field(
+        default_factory=dict, description="versions the alias pointed at that failed, and why"
+    )

@@ -49,4 +49,5 @@ async def model_info(loaded: ServingModel, holder: Holder) -> ModelInfo:
         trees=model.booster.num_trees(),
         source=holder.source or "registry",
         notice=holder.problem if holder.source == CACHE else None,
+        refused=holder.refused,
     )

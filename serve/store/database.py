@@ -43,6 +43,13 @@ def create_store_engine(url: str) -> sa.Engine:
     return engine
 
 
+def open_store(url: str) -> sa.Engine:
+    """An engine on an up-to-date store; raises StoreError with what to fix."""
+    engine = create_store_engine(url)
+    upgrade(engine)
+    return engine
+
+
 def upgrade(engine: sa.Engine) -> None:
     """Apply every migration not yet applied (safe to run at each start)."""
     config = Config()

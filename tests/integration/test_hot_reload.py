@@ -106,7 +106,7 @@ def test_swap_under_load_and_refusal_of_a_broken_version(champion_model, tmp_pat
         info = httpx.get(f"{server.base}/v1/model", headers={"X-API-Key": KEY}).json()
     finally:
         server.stop()
-    assert info["version"] == "2"
+    assert info["version"] == "2" and "number of features" in info["refused"]["3"]
     statuses = {status for (status, _) in load.answers}
     assert statuses == {200}, load.answers
     assert load.versions_seen() == {"1", "2"}
