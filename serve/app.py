@@ -65,4 +65,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authorized = [Depends(require_api_key)]
     app.include_router(scoring.router, dependencies=authorized)
     app.include_router(outcomes.router, dependencies=authorized)
+    _document_api_keys(app)
     return app
+
+
+def _document_api_keys(app: FastAPI) -> None:
+    """Declare the two ways to send a key in the OpenAPI schema (and the docs' Authorize
+    button); the check itself is `require_api_key`, which reads the headers directly."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()  # FastAPI keeps it as app.openapi_schema
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        return app.openapi_schema
+
+    app.openapi = openapi
