@@ -35,8 +35,8 @@ async def _serving_model(request: Request) -> LoadedModel:
 
 @dataclass(frozen=True)
 class ScoringContext:
-    """What a scoring request needs, fetched as one dependency: on the hot path every
-    dependency FastAPI resolves costs about as much as scoring one lead."""
+    """What a scoring request needs, fetched as one dependency: on the hot path each
+    dependency FastAPI resolves costs a noticeable share of scoring one lead."""
 
     loaded: LoadedModel
     settings: Settings

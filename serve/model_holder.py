@@ -54,7 +54,7 @@ class ModelHolder:
             loaded = load_lead_model(self.uri)
             check_model(loaded.model)
         except Exception as exc:  # unreachable registry, missing alias or a broken artifact
-            self._fall_back_to_cache(f"{exc}")
+            self._fall_back_to_cache(str(exc))
             return
         self._serve(loaded, REGISTRY)
 

@@ -71,16 +71,7 @@ async def score(
     """Score one or many leads for the CRM."""
     loaded, settings = context.loaded, context.settings
     content_type = request.headers.get("content-type")
-    body = await request.body()
-    if is_csv(content_type):
-        records = read_csv_leads(body)
-    elif is_json(content_type):
-        records = read_json_leads(body)
-    else:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"Content-Type {content_type!r}: send application/json or {CSV_TYPE}",
-        )
+    records = await _read_leads(request, content_type)
     limit = settings.max_leads_per_request
     if len(records) > limit:
         raise HTTPException(
@@ -107,6 +98,18 @@ async def score(
     if is_csv(content_type) or is_csv(request.headers.get("accept")):
         return Response(csv_answer(scored, loaded.version), media_type=CSV_TYPE)
     return Response(json_answer(scored, loaded.version), media_type="application/json")
+
+
+async def _read_leads(request: Request, content_type: str | None) -> list[dict]:
+    body = await request.body()
+    if is_csv(content_type):
+        return read_csv_leads(body)
+    if is_json(content_type):
+        return read_json_leads(body)
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        f"Content-Type {content_type!r}: send application/json or {CSV_TYPE}",
+    )
 
 
 def _field_errors(exc: InvalidLeadsError) -> list[dict]:
