@@ -82,6 +82,7 @@ def main() -> None:
 
 
 def run(folder: Path, seconds: int) -> None:
+    load_at_start = os.getloadavg()[0]
     tracking = f"sqlite:///{folder / 'mlflow.db'}"
     os.environ["MLFLOW_TRACKING_URI"] = tracking
     data = folder / "demo.csv"
@@ -135,7 +136,7 @@ def run(folder: Path, seconds: int) -> None:
         for process in servers:
             process.terminate()
             process.wait(timeout=30)
-    print_table(measurements, result.trees, seconds)
+    print_table(measurements, result.trees, seconds, load_at_start)
 
 
 def measure_all(folder: Path, leadscore: str, mlflow_url: str, seconds: int) -> list:
@@ -213,11 +214,13 @@ def check_same_answers(leadscore: str, mlflow_url: str, bodies: dict) -> None:
         sys.exit("leadscore and mlflow models serve disagree; the benchmark would be meaningless")
 
 
-def print_table(measurements: list[Measurement], trees: int, seconds: int) -> None:
+def print_table(
+    measurements: list[Measurement], trees: int, seconds: int, load_at_start: float
+) -> None:
     print(
         f"\nServing speed, one worker process each, loopback, wrk for {seconds} s per row; "
-        f"model of {trees} trees; {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.1f} at the end\n"
+        f"model of {trees} trees; {os.cpu_count()} cores, load average {load_at_start:.1f} "
+        f"at the start and {os.getloadavg()[0]:.1f} at the end\n"
     )
     print("| scenario | server | clients | median ms | p99 ms | requests/s | errors |")
     print("|---|---|---:|---:|---:|---:|---:|")
