@@ -7,7 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised inside the app when a streamed body passes the limit; answered with 413."""
 
 
 class BodySizeLimit:
