@@ -63,7 +63,7 @@ def test_reasons_are_the_strongest_effects_raising_then_lowering(model):
             assert reason.value == lead.get(reason.field)
 
 
-def test_a_strong_referral_lead_names_its_source_as_a_reason(model):
+def test_a_strong_lead_names_its_approved_budget_as_a_reason(model):
     lead = {
         "lead_source": "Referral",
         "budget_status": "Approved",
@@ -88,7 +88,7 @@ def test_default_deal_value_is_the_median_of_won_leads():
     assert default_deal_value(pd.Series([None, None]), np.array([1, 1])) is None
 
 
-def test_a_lead_s_own_deal_value_wins_over_the_default(model, trained_model):
+def test_a_lead_s_own_deal_value_wins_over_the_default(model):
     assert model.contract.value == "deal_value"
     default = model.metadata[DEFAULT_KEY]
     demo = generate_leads(4000, seed=3)
