@@ -14,8 +14,8 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean bench-quality notebook notebook-strip \
-	notebook-filter notebook-report notebook-xeducation
+.PHONY: install demo serve test lint format clean bench-quality bench-serve notebook \
+	notebook-strip notebook-filter notebook-report notebook-xeducation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ $(BENCH_INSTALLED): $(INSTALLED)
 # ../shared/data (several minutes: FLAML gets 60 s per fit).
 bench-quality: $(BENCH_INSTALLED)
 	$(BIN)/python benchmarks/quality.py
+
+# The API beside `mlflow models serve` under wrk on loopback (wrk from Debian's packages).
+bench-serve: install
+	$(BIN)/python benchmarks/serve.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -96,4 +100,4 @@ notebook-xeducation: $(NOTEBOOK_INSTALLED)
 	$(MAKE) notebook-report NAME=xeducation PARAMS=notebooks/xeducation/params.yaml
 
 clean:
-	rm -rf $(VENV) data reports mlflow.db mlartifacts .pytest_cache
+	rm -rf $(VENV) data reports mlflow.db mlartifacts .pytest_cache leadscore.db* leadscore-model-cache

@@ -185,11 +185,34 @@ def serve(
     import uvicorn
 
     from serve.app import create_app
-    from serve.settings import Settings
+    from serve.settings import load_settings
+    from serve.store.database import open_store
 
-    overrides = {"host": host, "port": port, "model_uri": model}
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    with user_errors():
+        settings = load_settings(host=host, port=port, model_uri=model)
+        open_store(settings.database_url).dispose()  # a bad store URL: one line, exit 2
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
+
+
+db_app = typer.Typer(help="The outcome and score-log store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the store's migrations to LEADSCORE_DATABASE_URL (the server also does at start)."""
+    from serve.settings import load_settings
+    from serve.store.database import open_store
+
+    with user_errors():
+        open_store(load_settings().database_url).dispose()
+    typer.echo("the store is up to date")
 
 
 @contextmanager

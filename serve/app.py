@@ -1,111 +1,90 @@
-"""The FastAPI app: scores leads for the CRM with the model loaded once at start-up."""
+"""The FastAPI app: wires settings, the model holder, the store and the routers together.
+
+Start-up (lifespan) migrates the store, starts the score-log writer, loads the model and starts
+the registry poller; shutdown stops the poller and writes the score-log rows still queued.
+"""
 
 from __future__ import annotations
 
+import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 
-from features.errors import InvalidLeadsError
+from serve.auth import ApiKeys
+from serve.dependencies import require_api_key
+from serve.limits import BodySizeLimit
+from serve.model_cache import ModelCache
 from serve.model_holder import ModelHolder
-from serve.schemas import LeadScoreOut, ModelInfo, ScoreRequest, ScoreResponse
+from serve.routers import model, outcomes, scoring
 from serve.settings import Settings
-from train.registry import LoadedModel
+from serve.store.database import open_store
+from serve.store.score_log import ScoreLog
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    holder = ModelHolder(settings.model_uri)
+    api_keys = ApiKeys(settings.api_key_list)
+    holder = ModelHolder(
+        settings.model_uri, ModelCache(settings.model_cache_dir), settings.model_poll_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not api_keys.required:
+            log.warning("LEADSCORE_API_KEYS is empty: the API is open to anyone on this machine")
+        store = open_store(settings.database_url)
+        score_log = ScoreLog(store, settings.score_log_flush_seconds)
+        score_log.start()
+        app.state.store, app.state.score_log = store, score_log
         holder.load()
-        yield
+        holder.start_polling()
+        gc.freeze()  # what start-up loaded lives for good: keep it out of every GC pass
+        try:
+            yield
+        finally:
+            holder.stop()
+            score_log.close()
+            store.dispose()
 
     app = FastAPI(
         title="leadscore",
         version="1",
         lifespan=lifespan,
-        description="Lead conversion scores for the CRM.",
+        description="Lead conversion scores for the CRM, with reasons; outcomes back.",
     )
     app.state.settings = settings
     app.state.holder = holder
-    _add_routes(app)
+    app.state.api_keys = api_keys
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(model.router)
+    authorized = [Depends(require_api_key)]
+    app.include_router(scoring.router, dependencies=authorized)
+    app.include_router(outcomes.router, dependencies=authorized)
+    _document_api_keys(app)
     return app
 
 
-def _serving_model(request: Request) -> LoadedModel:
-    holder: ModelHolder = request.app.state.holder
-    if holder.current is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model: {holder.problem}")
-    return holder.current
+def _document_api_keys(app: FastAPI) -> None:
+    """Declare the two ways to send a key in the OpenAPI schema (and the docs' Authorize
+    button); the check itself is `require_api_key`, which reads the headers directly."""
+    build = app.openapi
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()  # FastAPI keeps it as app.openapi_schema
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        return app.openapi_schema
 
-ServingModel = Annotated[LoadedModel, Depends(_serving_model)]
-
-
-def _add_routes(app: FastAPI) -> None:
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
-
-    @app.get("/ready")
-    def ready(request: Request) -> JSONResponse:
-        """A model is loaded and scoring; 503 with the reason otherwise."""
-        holder: ModelHolder = request.app.state.holder
-        if holder.current is None:
-            return JSONResponse({"ready": False, "reason": holder.problem}, status_code=503)
-        return JSONResponse({"ready": True, "model_version": holder.current.version})
-
-    @app.get("/v1/model")
-    def model_info(loaded: ServingModel) -> ModelInfo:
-        """Which model serves, how it did in evaluation, and which fields it reads."""
-        meta = loaded.model.metadata
-        return ModelInfo(
-            name=loaded.name,
-            version=loaded.version,
-            uri=loaded.uri,
-            trained_at=meta.get("trained_at"),
-            metrics=meta.get("metrics", {}),
-            expected_fields={f.name: f.kind for f in loaded.model.encoder.features},
-            id_field=loaded.model.contract.id,
-        )
-
-    @app.post("/v1/score")
-    def score(body: ScoreRequest, request: Request, loaded: ServingModel) -> ScoreResponse:
-        """Score one or many leads, answered in input order."""
-        limit = request.app.state.settings.max_leads_per_request
-        if len(body.leads) > limit:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE,
-                f"{len(body.leads)} leads in one request; the limit is {limit}",
-            )
-        try:
-            scores = loaded.model.score_records(body.leads)
-        except InvalidLeadsError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
-        return ScoreResponse(
-            model_version=loaded.version,
-            scores=[
-                LeadScoreOut(
-                    lead_id=s.lead_id, probability=s.probability, score=s.score, tier=s.tier
-                )
-                for s in scores
-            ],
-        )
-
-
-def _field_errors(exc: InvalidLeadsError) -> list[dict]:
-    return [
-        {
-            "loc": ["body", "leads", index, problem.field],
-            "msg": str(problem),
-            "type": "value_error",
-            "input": problem.value,
-        }
-        for index, problem in exc.problems
-    ]
+    app.openapi = openapi

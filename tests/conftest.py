@@ -24,9 +24,12 @@ DEMO_ROWS = 4000
 
 @pytest.fixture(autouse=True)
 def _mlflow_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Every test talks to its own temporary MLflow store unless a fixture gives it another."""
+    """Every test talks to its own temporary MLflow store unless a fixture gives it another,
+    and its own outcome store and model cache."""
     folder = tmp_path_factory.mktemp("mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", f"sqlite:///{folder / 'leadscore.db'}")
+    monkeypatch.setenv("LEADSCORE_MODEL_CACHE_DIR", str(folder / "model-cache"))
 
 
 @dataclass(frozen=True)
@@ -74,33 +77,61 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class ServerProcess:
+    """A real `leadscore serve` process; its output goes to a file so it never blocks."""
+
+    base: str
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """A clean shutdown, as a service manager does it (SIGTERM)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def start_server(folder: Path, env: dict[str, str] | None = None, ready: bool = True):
+    """Start `leadscore serve` in `folder` on a free port; wait for /ready unless told not to."""
+    port = free_port()
+    log = folder / f"server-{port}.log"
+    command = [sys.executable, "-m", "leadscore_cli", "serve", "--port", str(port)]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, env={**os.environ, **(env or {})}, cwd=folder, stdout=out, stderr=out
+        )
+    server = ServerProcess(f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_until_up(server, "/ready" if ready else "/health")
+    except AssertionError:
+        server.stop()
+        raise
+    return server
+
+
 @pytest.fixture
 def running_server(trained_model: TrainedModel) -> Iterator[str]:
     """A real `leadscore serve` process on a free port; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": trained_model.tracking_uri}
-    command = [sys.executable, "-m", "leadscore_cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, cwd=trained_model.folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = start_server(trained_model.folder, {"MLFLOW_TRACKING_URI": trained_model.tracking_uri})
     try:
-        wait_until_ready(base, process)
-        yield base
+        yield server.base
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        server.stop()
 
 
-def wait_until_ready(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_until_up(server: ServerProcess, path: str = "/ready", timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.stdout.read().decode()}")
+        if server.process.poll() is not None:
+            raise AssertionError(f"server exited: {server.output()}")
         try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+            if httpx.get(f"{server.base}{path}", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"server at {base} not ready after {timeout} s")
+    raise AssertionError(f"server at {server.base} not up after {timeout} s: {server.output()}")

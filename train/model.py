@@ -21,6 +21,9 @@ from train.tiers import Tiers, to_scores
 
 BOOSTER_FILE = "booster.txt"
 MODEL_FILE = "leadmodel.json"
+# Below this many rows LightGBM predicts on one thread: OpenMP's thread start and barrier cost
+# more than they save, and on a busy machine they stall until every thread gets a core.
+SINGLE_THREAD_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,16 @@ class LeadModel:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        return self.calibrator.apply(self.booster.predict(matrix, raw_score=True))
+        return self.calibrator.apply(self._predict(matrix, raw_score=True))
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Each feature's additive share of the raw score (log-odds, before calibration), one
         column per input field in encoder order, plus the base value in the last column."""
-        return self.booster.predict(matrix, pred_contrib=True)
+        return self._predict(matrix, pred_contrib=True)
+
+    def _predict(self, matrix: np.ndarray, **kind: bool) -> np.ndarray:
+        threads = 1 if len(matrix) < SINGLE_THREAD_ROWS else 0
+        return self.booster.predict(matrix, num_threads=threads, **kind)
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """probability, score and tier for each row of an export (other columns untouched)."""

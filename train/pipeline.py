@@ -19,6 +19,7 @@ from features.errors import SettingError
 from features.joins import JoinReport, read_export
 from features.labels import LabeledLeads, parse_times, split_labeled
 from features.reading import file_sha256
+from train.deal_value import DEFAULT_KEY, default_deal_value
 from train.evaluation import Evaluation, evaluate_holdout
 from train.gate import decide_champion
 from train.learn import LearnedModel, TierRule, learn_lead_model
@@ -183,7 +184,7 @@ def _tier_rule(options: TrainingOptions, frame, contract: LeadContract, source: 
 def _metadata(
     learned: LearnedModel, evaluation: Evaluation, leads: LabeledLeads, outer: Split, path: Path
 ) -> dict:
-    return {
+    metadata = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_sha256": file_sha256(path),
         "metrics": evaluation.metrics,
@@ -193,6 +194,12 @@ def _metadata(
         "trees": learned.model.booster.num_trees(),
         "usable_signal": evaluation.signal.usable,
     }
+    value_column = learned.model.contract.value
+    if value_column:
+        metadata[DEFAULT_KEY] = default_deal_value(
+            leads.frame[value_column].iloc[outer.train], leads.y[outer.train]
+        )
+    return metadata
 
 
 def _summary(

@@ -96,3 +96,18 @@ def test_score_with_no_model_in_the_registry(export, tmp_path):
     result = run("score", export(generate_leads(50, 1)), "-o", tmp_path / "out.csv")
     assert_refused(result, "models:/leadscore@champion is not in the registry")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_serve_refuses_an_open_network_host_and_a_bad_store(monkeypatch):
+    monkeypatch.delenv("LEADSCORE_API_KEYS", raising=False)
+    assert_refused(run("serve", "--host", "0.0.0.0"), "LEADSCORE_API_KEYS is empty")
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", "nonsense://")
+    assert_refused(run("serve"), "LEADSCORE_DATABASE_URL")
+    assert_refused(run("db", "upgrade"), "LEADSCORE_DATABASE_URL")
+
+
+def test_db_upgrade_creates_the_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    result = run("db", "upgrade")
+    assert result.exit_code == 0 and "up to date" in result.output
+    assert (tmp_path / "store.db").exists()

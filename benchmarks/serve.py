@@ -1,0 +1,267 @@
+"""Serving speed: `leadscore serve` beside `mlflow models serve`, same registered model, one run.
+
+Trains the demo model into a temporary MLflow store, starts both servers on loopback (one worker
+process each; leadscore with its score log on and API keys required), and drives each with wrk
+(a separate process; a Lua script posts the body and reports median, p99, throughput and errors).
+Prints one table. Needs wrk (`apt-get install -y wrk`).
+
+    .venv/bin/python benchmarks/serve.py [--seconds 10]      # or: make bench-serve
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from features.contract import load_contract
+from features.demo import generate_leads, write_demo
+from train.pipeline import train_from_file
+
+KEY = "benchmark-key"
+FIELDS = [
+    "lead_id",
+    "industry",
+    "company_size",
+    "job_title_level",
+    "lead_source",
+    "country",
+    "purchase_timeline",
+    "budget_status",
+    "web_visits",
+    "email_opens",
+    "demo_requested",
+]
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(key)s"
+local f = io.open("%(body)s", "rb")
+wrk.body = f:read("*all")
+f:close()
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "seconds": %%f, "p50_us": %%d, "p99_us": %%d, "errors": %%d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+@dataclass
+class Measurement:
+    scenario: str
+    server: str
+    clients: int
+    median_ms: float
+    p99_ms: float
+    per_second: float
+    errors: int
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="per measurement")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("benchmarks/serve.py needs wrk: apt-get install -y wrk")
+    with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as folder:
+        run(Path(folder), args.seconds)
+
+
+def run(folder: Path, seconds: int) -> None:
+    load_at_start = os.getloadavg()[0]
+    tracking = f"sqlite:///{folder / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = tracking
+    data = folder / "demo.csv"
+    contract = write_demo(data, 5000, seed=7)
+    result = train_from_file(data, load_contract(contract))
+    bin_dir = Path(sys.executable).parent
+    # `mlflow models serve` starts `uvicorn` by name: this environment's must come first
+    path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "PATH": path}
+    leadscore_port, mlflow_port = free_port(), free_port()
+    leadscore_env = {
+        **env,
+        "LEADSCORE_API_KEYS": KEY,
+        "LEADSCORE_DATABASE_URL": f"sqlite:///{folder / 'leadscore.db'}",
+    }
+    servers = [
+        start(
+            [bin_dir / "leadscore", "serve", "--port", str(leadscore_port)],
+            leadscore_env,
+            folder,
+            "leadscore",
+        ),
+        start(
+            [
+                bin_dir / "mlflow",
+                "models",
+                "serve",
+                "-m",
+                result.model_uri,
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(mlflow_port),
+                "-w",
+                "1",
+            ],
+            env,
+            folder,
+            "mlflow",
+        ),
+    ]
+    try:
+        leadscore = f"http://127.0.0.1:{leadscore_port}"
+        mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+        wait_ready(f"{leadscore}/ready", servers[0])
+        wait_ready(f"{mlflow_url}/ping", servers[1])
+        measurements = measure_all(folder, leadscore, mlflow_url, seconds)
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(timeout=30)
+    print_table(measurements, result.trees, seconds, load_at_start)
+
+
+def measure_all(folder: Path, leadscore: str, mlflow_url: str, seconds: int) -> list:
+    leads = generate_leads(1000, seed=99)[FIELDS]
+    one = json.loads(leads.head(1).to_json(orient="records"))
+    batch = json.loads(leads.to_json(orient="records"))
+    bodies = {
+        "one": {"leads": one},
+        "batch": {"leads": batch},
+        "mlflow one": {"dataframe_records": one},
+        "mlflow batch": {"dataframe_records": batch},
+    }
+    files = {}
+    for name, body in bodies.items():
+        files[name] = folder / f"{name.replace(' ', '-')}.json"
+        files[name].write_text(json.dumps(body))
+    check_same_answers(leadscore, mlflow_url, bodies)
+    plan = [
+        ("1 lead, no reasons", "leadscore", f"{leadscore}/v1/score?reasons=false", "one", 1),
+        ("1 lead, no reasons", "mlflow", f"{mlflow_url}/invocations", "mlflow one", 1),
+        ("1 lead, no reasons", "leadscore", f"{leadscore}/v1/score?reasons=false", "one", 16),
+        ("1 lead, no reasons", "mlflow", f"{mlflow_url}/invocations", "mlflow one", 16),
+        ("1 lead, reasons", "leadscore", f"{leadscore}/v1/score?reasons=true", "one", 1),
+        ("1 lead, reasons", "leadscore", f"{leadscore}/v1/score?reasons=true", "one", 16),
+        ("1,000 leads, no reasons", "leadscore", f"{leadscore}/v1/score?reasons=false", "batch", 1),
+        ("1,000 leads, no reasons", "mlflow", f"{mlflow_url}/invocations", "mlflow batch", 1),
+        ("1,000 leads, reasons", "leadscore", f"{leadscore}/v1/score?reasons=true", "batch", 1),
+    ]
+    results = []
+    for scenario, server, url, body, clients in plan:
+        results.append(measure(folder, scenario, server, url, files[body], clients, seconds))
+        print(f"measured {scenario} on {server} with {clients} clients", file=sys.stderr)
+    return results
+
+
+def measure(folder, scenario, server, url, body_file, clients, seconds) -> Measurement:
+    script = folder / "post.lua"
+    script.write_text(WRK_SCRIPT % {"key": KEY, "body": body_file})
+    threads = min(clients, 2)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{clients}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    subprocess.run([*command[:3], "-d2s", *command[4:]], capture_output=True, check=True)  # warm up
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in output.splitlines() if x.startswith("RESULT "))
+    found = json.loads(line.removeprefix("RESULT "))
+    return Measurement(
+        scenario,
+        server,
+        clients,
+        found["p50_us"] / 1000,
+        found["p99_us"] / 1000,
+        found["requests"] / found["seconds"],
+        found["errors"],
+    )
+
+
+def check_same_answers(leadscore: str, mlflow_url: str, bodies: dict) -> None:
+    """Both servers must give the same probabilities before their speed means anything."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    ours = httpx.post(f"{leadscore}/v1/score", json=bodies["batch"], headers=headers, timeout=60)
+    theirs = httpx.post(f"{mlflow_url}/invocations", json=bodies["mlflow batch"], timeout=60)
+    ours.raise_for_status()
+    theirs.raise_for_status()
+    mine = [s["probability"] for s in ours.json()["scores"]]
+    other = [p["probability"] for p in theirs.json()["predictions"]]
+    if max(abs(a - b) for a, b in zip(mine, other, strict=True)) > 1e-9:
+        sys.exit("leadscore and mlflow models serve disagree; the benchmark would be meaningless")
+
+
+def print_table(
+    measurements: list[Measurement], trees: int, seconds: int, load_at_start: float
+) -> None:
+    print(
+        f"\nServing speed, one worker process each, loopback, wrk for {seconds} s per row; "
+        f"model of {trees} trees; {os.cpu_count()} cores, load average {load_at_start:.1f} "
+        f"at the start and {os.getloadavg()[0]:.1f} at the end\n"
+    )
+    print("| scenario | server | clients | median ms | p99 ms | requests/s | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for m in measurements:
+        print(
+            f"| {m.scenario} | {m.server} | {m.clients} | {m.median_ms:.2f} | {m.p99_ms:.2f} "
+            f"| {m.per_second:,.0f} | {m.errors} |"
+        )
+    ours = {(m.scenario, m.clients): m for m in measurements if m.server == "leadscore"}
+    theirs = {(m.scenario, m.clients): m for m in measurements if m.server == "mlflow"}
+    for key in sorted(ours.keys() & theirs.keys()):
+        ratio = ours[key].per_second / theirs[key].per_second
+        print(f"\n{key[0]}, {key[1]} clients: leadscore serves {ratio:.1f}x the requests/s")
+
+
+def start(command: list, env: dict, folder: Path, name: str) -> subprocess.Popen:
+    log = open(folder / f"{name}.log", "wb")  # noqa: SIM115 - kept open for the process's life
+    return subprocess.Popen(
+        [str(c) for c in command], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{url}: the server exited")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    sys.exit(f"{url} not ready after {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Connecting to the store: the URL from `LEADSCORE_DATABASE_URL`, SQLite tuned for durability
+and concurrent writers, and the schema brought up to date by Alembic."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from features.errors import LeadscoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "leadscore_alembic_version"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(LeadscoreError):
+    """The store's URL is wrong or its database cannot be reached."""
+
+
+def create_store_engine(url: str) -> sa.Engine:
+    """An engine for the store; `postgresql://` URLs use psycopg 3."""
+    try:
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = sa.create_engine(parsed, json_serializer=_json_text, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise StoreError(
+            f"LEADSCORE_DATABASE_URL {url!r} cannot be used ({exc}); give a URL such as "
+            "sqlite:///leadscore.db or postgresql://user:password@host/database"
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def open_store(url: str) -> sa.Engine:
+    """An engine on an up-to-date store; raises StoreError with what to fix."""
+    engine = create_store_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Apply every migration not yet applied (safe to run at each start)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"the store at {engine.url.render_as_string(hide_password=True)} cannot be "
+            f"migrated: {str(exc).splitlines()[0]}; check LEADSCORE_DATABASE_URL"
+        ) from exc
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    """WAL so that readers never block the writer; FULL sync so that an acknowledged write
+    survives a crash; BEGIN IMMEDIATE so that read-then-write transactions never deadlock."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

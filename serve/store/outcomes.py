@@ -1,0 +1,109 @@
+"""Outcomes the CRM posts back: stored durably before the API answers, idempotent, with history.
+
+Each lead's outcomes are numbered revisions; re-posting the current outcome stores nothing, a
+changed outcome becomes the next revision. Two writers racing on the same lead collide on the
+unique (lead_id, revision) and the loser retries, so no revision is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from serve.store.tables import outcomes
+from serve.store.times import as_naive_utc, utc_now
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a lead ended; `closed_at` is normalised to naive UTC."""
+
+    lead_id: str
+    outcome: str
+    loss_reason: str | None = None
+    value: float | None = None
+    closed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.closed_at is not None:
+            object.__setattr__(self, "closed_at", as_naive_utc(self.closed_at))
+
+    @property
+    def content(self) -> tuple:
+        return (self.outcome, self.loss_reason, self.value, self.closed_at)
+
+
+@dataclass(frozen=True)
+class RecordedOutcomes:
+    stored: int
+    unchanged: int
+
+
+def record_outcomes(engine: sa.Engine, batch: Sequence[Outcome]) -> RecordedOutcomes:
+    """Store the outcomes that differ from each lead's current one, in one transaction that is
+    committed before this returns."""
+    for attempt in range(1, MAX_ATTEMPTS):
+        try:
+            with engine.begin() as connection:
+                return _record(connection, batch)
+        except IntegrityError:
+            log.info("outcome revision taken by a concurrent writer; retrying (%d)", attempt)
+    with engine.begin() as connection:  # the last attempt lets a conflict through
+        return _record(connection, batch)
+
+
+def _record(connection: sa.Connection, batch: Sequence[Outcome]) -> RecordedOutcomes:
+    current = _current_outcomes(connection, {o.lead_id for o in batch})
+    received_at = utc_now()
+    rows = []
+    for item in batch:
+        revision, content = current.get(item.lead_id, (0, None))
+        if content == item.content:
+            continue
+        current[item.lead_id] = (revision + 1, item.content)
+        rows.append(
+            {
+                "lead_id": item.lead_id,
+                "revision": revision + 1,
+                "outcome": item.outcome,
+                "loss_reason": item.loss_reason,
+                "value": item.value,
+                "closed_at": item.closed_at,
+                "received_at": received_at,
+            }
+        )
+    if rows:
+        connection.execute(outcomes.insert(), rows)
+    return RecordedOutcomes(stored=len(rows), unchanged=len(batch) - len(rows))
+
+
+def _current_outcomes(connection: sa.Connection, lead_ids: set[str]) -> dict[str, tuple]:
+    """Each lead's highest revision and its content."""
+    rows = connection.execute(sa.select(latest_outcomes(lead_ids)))
+    return {
+        row.lead_id: (row.revision, (row.outcome, row.loss_reason, row.value, row.closed_at))
+        for row in rows
+    }
+
+
+def latest_outcomes(lead_ids: Collection[str] | None = None) -> sa.Subquery:
+    """Each lead's current outcome (its highest revision), of some leads or of all."""
+    ranked = sa.select(
+        outcomes,
+        sa.func.row_number()
+        .over(partition_by=outcomes.c.lead_id, order_by=outcomes.c.revision.desc())
+        .label("rank"),
+    )
+    if lead_ids is not None:
+        ranked = ranked.where(outcomes.c.lead_id.in_(sorted(lead_ids)))
+    ranked = ranked.subquery()
+    return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest_outcomes")
