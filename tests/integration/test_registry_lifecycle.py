@@ -47,10 +47,12 @@ def test_rollback_without_previous_is_refused(client):
 
 
 def test_second_holder_is_refused_while_the_first_holds(client):
-    with registry_lock(client, "leads"):
-        with pytest.raises(LockBusyError, match="another retraining of this model is running"):
-            with registry_lock(client, "leads"):
-                pass
+    with (
+        registry_lock(client, "leads"),
+        pytest.raises(LockBusyError, match="another retraining of this model is running"),
+        registry_lock(client, "leads"),
+    ):
+        pass
     with registry_lock(client, "leads"):
         pass
     assert lock_name("leads") not in {m.name for m in client.search_registered_models()}
@@ -58,7 +60,6 @@ def test_second_holder_is_refused_while_the_first_holds(client):
 
 def test_a_waiting_holder_gets_the_lock_when_it_is_released(client):
     order = []
-    released = threading.Event()
 
     def second():
         with registry_lock(client, "leads", wait_seconds=30):
@@ -68,7 +69,6 @@ def test_a_waiting_holder_gets_the_lock_when_it_is_released(client):
         thread = threading.Thread(target=second)
         thread.start()
         order.append("first")
-        released.set()
     thread.join(timeout=30)
     assert order == ["first", "second"]
 
