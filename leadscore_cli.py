@@ -215,6 +215,19 @@ def db_upgrade() -> None:
     typer.echo("the store is up to date")
 
 
+@app.command()
+def rollback(
+    model_name: Annotated[str, typer.Option(help="registered model name")] = "leadscore",
+) -> None:
+    """Move the `champion` alias back to the `previous` version."""
+    from train.registry import rollback as rollback_champion
+    from train.tracking import configure_tracking
+
+    with user_errors():
+        was, now = rollback_champion(configure_tracking(), model_name)
+    typer.echo(f"{model_name}: champion is now version {now} (was {was})")
+
+
 @contextmanager
 def _progress_bar(total: int) -> Iterator:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

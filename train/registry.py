@@ -55,6 +55,38 @@ def log_and_register(model: LeadModel, example_rows: pd.DataFrame, name: str) ->
     return RegisteredVersion(name, str(info.registered_model_version))
 
 
+class RollbackError(LeadscoreError):
+    """There is nothing to roll back to."""
+
+
+def promote(client: MlflowClient, name: str, version: str) -> str | None:
+    """Make `version` the champion and the old champion `previous`; return the old champion.
+
+    `previous` is set first: a crash in between leaves the champion where it was.
+    """
+    old = alias_version(client, name, CHAMPION)
+    if old is not None and old != version:
+        client.set_registered_model_alias(name, PREVIOUS, old)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    return old
+
+
+def rollback(client: MlflowClient, name: str) -> tuple[str | None, str]:
+    """Move `champion` back to `previous` (and `previous` to the version rolled back from, so a
+    second rollback undoes the first); return (rolled back from, now champion)."""
+    previous = alias_version(client, name, PREVIOUS)
+    if previous is None:
+        raise RollbackError(
+            f"model '{name}' has no 'previous' version at {tracking_uri()}: nothing to roll back "
+            "to (a version becomes 'previous' when a retrain promotes a new champion)"
+        )
+    champion = alias_version(client, name, CHAMPION)
+    client.set_registered_model_alias(name, CHAMPION, previous)
+    if champion is not None:
+        client.set_registered_model_alias(name, PREVIOUS, champion)
+    return champion, previous
+
+
 def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     """The version an alias points at, or None when the alias (or the model) does not exist."""
     try:
