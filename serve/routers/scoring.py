@@ -19,7 +19,7 @@ from train.deal_value import has_deal_value
 
 router = APIRouter(tags=["scoring"])
 
-# Up to this many leads the work takes well under a millisecond: done on the event loop.
+# Up to this many leads the work takes about a millisecond or less: done on the event loop.
 # Larger requests go to the thread pool so that they do not hold up small ones.
 INLINE_LEADS = 20
 
