@@ -69,7 +69,6 @@ class FittedBooster:
     booster: lgb.Booster
     calibrator: Calibrator
     validation_raw: np.ndarray
-    validation_y: np.ndarray
 
 
 def fit_booster(
@@ -99,8 +98,7 @@ def _fit_on_newest(
     booster = _early_stopped(matrix, y, inner.train, inner.evaluate, encoder, settings)
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     raw = booster.predict(matrix[inner.evaluate], raw_score=True)
-    y_held = y[inner.evaluate]
-    return FittedBooster(booster, fit_calibrator(raw, y_held), raw, y_held)
+    return FittedBooster(booster, fit_calibrator(raw, y[inner.evaluate]), raw)
 
 
 def _cross_fit(
@@ -119,7 +117,7 @@ def _cross_fit(
     final = lgb.train(settings, lgb.Dataset(matrix, y, **_dataset_args(encoder)), rounds)
     final.free_dataset()
     log.info("cross-fitted boosters stopped at %s trees; %d trees on all leads", trees, rounds)
-    return FittedBooster(final, fit_calibrator(raw, y), raw, y)
+    return FittedBooster(final, fit_calibrator(raw, y), raw)
 
 
 def _early_stopped(

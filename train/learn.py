@@ -69,8 +69,9 @@ def learn_lead_model(
     tune_seconds: float = 0,
     source: str = "export",
 ) -> LearnedModel:
-    """Fit a lead model on these training leads (`y`: 1 won, 0 lost); `created_at` (or None)
-    orders them, so that early stopping and calibration use the newest of them."""
+    """Fit a lead model on these training leads (`y`: 1 won, 0 lost). With `created_at`,
+    early stopping and calibration use the newest of them; without (None), every lead is held
+    out once (see `fit_booster`)."""
     audit = audit_export(frame, y, contract, keep=contract.keep)
     candidates = frame.drop(columns=audit.excluded)
     if candidates.columns.difference(list(contract.excluded_columns)).empty:

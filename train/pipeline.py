@@ -170,7 +170,9 @@ def _learn(
 
 def _tier_rule(options: TrainingOptions, frame, contract: LeadContract, source: str) -> TierRule:
     """Capacity needs the weekly lead volume, which needs created-at times of all leads."""
-    if options.capacity is None or options.tier_cutoffs:
+    if options.capacity is not None and options.tier_cutoffs:
+        raise SettingError("give either --capacity or --tier-cutoffs, not both")
+    if options.capacity is None:
         return TierRule(cutoffs=options.tier_cutoffs)
     if not contract.time:
         raise SettingError(

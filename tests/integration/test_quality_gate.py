@@ -165,3 +165,13 @@ def test_capacity_without_a_time_column_is_refused(workdir):
     result = train(data, "--target", "outcome", "--positive", "won", "--capacity", "10")
     assert result.exit_code == 2
     assert "--capacity needs the created-at column" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "cutoffs, message", [("70,40", "must be three scores"), ("20,40,70", "must fall from A to C")]
+)
+def test_bad_tier_cutoffs_are_refused(workdir, cutoffs, message):
+    data, contract = demo_export(workdir)
+    result = train(data, "--config", contract, "--tier-cutoffs", cutoffs)
+    assert result.exit_code == 2 and message in result.stderr
+    assert client().search_registered_models() == []
