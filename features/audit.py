@@ -179,9 +179,9 @@ def _duplicate_rows(frame: pd.DataFrame) -> list[Finding]:
         Finding(
             None,
             "duplicated rows",
-            f"{duplicated:,} {'lead' if duplicated == 1 else 'leads'} "
-            f"({duplicated / len(frame):.1%}) repeat another lead's every feature value; check "
-            "the export for double entries",
+            f"{duplicated:,} {'lead repeats' if duplicated == 1 else 'leads repeat'} another "
+            f"lead's every feature value ({duplicated / len(frame):.1%}); check the export for "
+            "double entries",
             excluded=False,
         )
     ]

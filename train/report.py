@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from features.audit import LEAK_REASON
 from train import plots
 from train.evaluation import Evaluation
 
@@ -188,7 +189,9 @@ def _data_section(summary: dict) -> str:
 
 
 def _audit_section(summary: dict) -> str:
-    findings = summary.get("audit", [])
+    findings = sorted(
+        summary.get("audit", []), key=lambda f: (f["reason"] != LEAK_REASON, not f["excluded"])
+    )
     if not findings:
         return "<section><h2>Audit</h2><p>The audit found nothing to report.</p></section>"
     body = "".join(
@@ -199,7 +202,7 @@ def _audit_section(summary: dict) -> str:
     return (
         "<section><h2>Audit</h2><p>Before training, every column was checked for signs that it "
         "is filled in only after the outcome is known (it would make the model look good and "
-        "be useless on new leads) and for data-quality problems.</p>"
+        "be useless on new leads) and for data-quality problems. Such columns come first.</p>"
         "<table><tr><th>column</th><th>finding</th><th>used?</th><th>evidence</th></tr>"
         f"{body}</table></section>"
     )
@@ -218,10 +221,17 @@ def _metrics_section(summary: dict) -> str:
             f"<tr><td>{_e(label)}</td><td>{model_text}</td><td>{baseline_text}</td>"
             f"<td>{difference}</td></tr>"
         )
+    lift = summary["metrics"]["lift_at_10"]
+    plain = (
+        f"In plain words: the top 10 % of leads by score converted {lift:.1f} times as often as "
+        "the average lead, and the model ranks a random won lead above a random lost one "
+        f"{summary['metrics']['roc_auc']:.0%} of the time."
+    )
     return (
-        "<section><h2>How good the model is</h2><p>Measured on the held-back leads, beside a "
-        "simple logistic-regression baseline; in brackets the range that holds the true value "
-        "with 95 % confidence. Saying the overall conversion rate for every lead would score a "
+        f"<section><h2>How good the model is</h2><p>{_e(plain)}</p><p>Measured on the held-back "
+        "leads, beside a simple logistic-regression baseline; in brackets the range that holds "
+        "the true value with 95 % confidence. Saying the overall conversion rate for every lead "
+        "would score a "
         f"log loss of {summary['base_rate_log_loss']:.4f}.</p>"
         "<table><tr><th>measure</th><th>model</th><th>baseline</th>"
         f"<th>model minus baseline</th></tr>{body}</table></section>"

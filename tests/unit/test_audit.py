@@ -104,7 +104,7 @@ def test_quality_findings():
     assert not by["newsletter", "near-constant"].excluded
     assert "--na-values 'Select'" in by["region", "sentinel value"].evidence
     duplicated = by[None, "duplicated rows"]
-    assert not duplicated.excluded and duplicated.evidence.startswith("1 lead ")
+    assert not duplicated.excluded and duplicated.evidence.startswith("1 lead repeats")
     assert result.missing_share["budget_status"] == pytest.approx(
         frame["budget_status"].isna().mean(), abs=1e-4
     )
