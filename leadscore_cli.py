@@ -7,11 +7,13 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from features.chunks import DEFAULT_CHUNK_ROWS
 from features.errors import LeadscoreError
 
 app = typer.Typer(
@@ -114,17 +116,37 @@ def train(
     _print_training_summary(result)
 
 
+class Engine(StrEnum):
+    pandas = "pandas"
+    spark = "spark"
+
+
 @app.command()
 def score(
     data: Annotated[Path, typer.Argument(help="leads to score: CSV or Parquet")],
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV or Parquet file to write")],
     model: Annotated[str, typer.Option(help="model URI")] = "models:/leadscore@champion",
+    engine: Annotated[
+        Engine, typer.Option(help="pandas: in this process, chunk by chunk; spark: on Spark")
+    ] = Engine.pandas,
+    chunk_rows: Annotated[
+        int, typer.Option(min=1, help="leads per chunk (pandas engine)")
+    ] = DEFAULT_CHUNK_ROWS,
+    spark_master: Annotated[str, typer.Option(help="Spark master URL (spark engine)")] = (
+        "local[*]"
+    ),
 ) -> None:
     """Add probability, score (0-100) and tier (A-D) to every lead of a file."""
-    from train.scoring import score_file
-
     with user_errors():
-        rows = score_file(data, out, model)
+        if engine is Engine.spark:
+            from train.spark_scoring import score_with_spark
+
+            rows = score_with_spark(data, out, model, spark_master)
+        else:
+            from train.scoring import score_file
+
+            with _share_bar("scoring") as report:
+                rows = score_file(data, out, model, chunk_rows, progress=report)
     typer.echo(f"scored {rows} leads into {out}")
 
 
@@ -159,6 +181,21 @@ def _progress_bar(total: int) -> Iterator:
             progress.update(task, description=description)
 
         yield step
+
+
+@contextmanager
+def _share_bar(action: str) -> Iterator:
+    """A bar over the share of the input read, with the count of leads done."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(action, total=1.0)
+
+        def report(rows: int, share: float) -> None:
+            progress.update(task, completed=share, description=f"{action}: {rows:,} leads")
+
+        yield report
 
 
 def _print_training_summary(result) -> None:
