@@ -82,11 +82,19 @@ def _held_to(table: pa.Table, schema: pa.Schema, path: Path, first_row: int) -> 
             columns.append(column.cast(field.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise DataError(
-                f"{path}: column '{field.name}' holds {column.type} values after row "
-                f"{first_row} but {field.type} before; score the file in larger chunks "
-                "(--chunk-rows) or as Parquet"
+                f"{path}: column '{field.name}' holds {_described(column.type)} from row "
+                f"{first_row + 1} on but {_described(field.type)} before; score the file in "
+                "larger chunks (--chunk-rows) or as Parquet"
             ) from exc
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _described(data_type: pa.DataType) -> str:
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return "text"
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
+        return "numbers"
+    return f"{data_type} values"
 
 
 def write_chunks(tables: Iterable[pa.Table], path: Path) -> int:
