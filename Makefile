@@ -13,7 +13,7 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean
+.PHONY: install demo serve test lint format clean bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ serve: install
 
 test: install
 	$(BIN)/pytest
+
+bench-scale: install
+	$(BIN)/python benchmarks/scale.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -21,6 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+log = logging.getLogger("leadscore")
 
 QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "matplotlib", "httpx")
 
@@ -172,6 +175,7 @@ def _progress_bar(total: int) -> Iterator:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description:<36}"), BarColumn(), TimeElapsedColumn())
+    timer = _StepTimer()
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("starting", total=total)
 
@@ -179,8 +183,24 @@ def _progress_bar(total: int) -> Iterator:
             if progress.tasks[task].description != "starting":
                 progress.advance(task)
             progress.update(task, description=description)
+            timer.next(description)
 
         yield step
+    timer.next(None)
+
+
+class _StepTimer:
+    """Logs how long each step took (shown with -v), so the slowest step is visible."""
+
+    def __init__(self) -> None:
+        self.step: str | None = None
+        self.started = time.perf_counter()
+
+    def next(self, step: str | None) -> None:
+        now = time.perf_counter()
+        if self.step is not None:
+            log.info("step '%s' took %.2f s", self.step, now - self.started)
+        self.step, self.started = step, now
 
 
 @contextmanager
