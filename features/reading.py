@@ -77,13 +77,13 @@ def atomic_output(path: Path) -> Iterator[Path]:
     interrupted write leaves nothing under the final name (and an older output there untouched).
     The block may write a file or a folder (Spark writes Parquet as a folder of parts)."""
     path = Path(path)
-    check_output_suffix(path)
+    _check_output_suffix(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     _remove(partial)
     try:
         yield partial
-        if path.is_dir():
+        if path.is_dir() or partial.is_dir():  # a rename replaces only a file with a file
             _remove(path)
         partial.replace(path)
     finally:
@@ -97,7 +97,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def check_output_suffix(path: Path) -> None:
+def _check_output_suffix(path: Path) -> None:
     if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise DataError(
             f"output {path} has suffix '{Path(path).suffix}': use one of "

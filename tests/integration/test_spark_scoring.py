@@ -12,6 +12,7 @@ from train.scoring import score_file
 CHAMPION = "models:/leadscore@champion"
 
 
+@pytest.mark.slow
 def test_spark_and_in_process_scores_agree(use_trained_store, tmp_path):
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[spark]')")
     from train.spark_scoring import SparkUnavailableError, score_with_spark
