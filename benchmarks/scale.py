@@ -76,6 +76,7 @@ def write_demo_files(folder: Path, rows: int) -> tuple[Path, Path]:
 def write_copies(parquet: Path, copies: int) -> Path:
     """`copies` times the leads of `parquet` in one file (ids made unique), written row group by
     row group so that building it needs no more memory than one copy."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -85,7 +86,7 @@ def write_copies(parquet: Path, copies: int) -> Path:
     id_type = leads.schema.field(position).type
     with pq.ParquetWriter(out, leads.schema) as writer:
         for copy in range(copies):
-            ids = pc.binary_join_element_wise(f"C{copy}", leads["lead_id"], "-")
+            ids = pc.binary_join_element_wise(f"C{copy}", leads["lead_id"].cast(pa.string()), "-")
             writer.write_table(leads.set_column(position, "lead_id", ids.cast(id_type)))
     return out
 
