@@ -38,7 +38,8 @@ class Child:
 
 def run_child(command: list[str], env: dict[str, str] | None = None) -> Child:
     """Run a command to completion; its wall time and peak RSS (of it and its own children),
-    reaped with wait4 to get the kernel's figure for that one child."""
+    reaped with wait4 to get the kernel's figure for that one child. Linux counts in a child's
+    peak the memory its parent had when forking it, so this process never loads data itself."""
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -61,19 +62,30 @@ def this_script(role: str, *args: object) -> list[str]:
 # --- the data -----------------------------------------------------------------------------
 
 
-def write_demo_files(folder: Path, rows: int) -> tuple[Path, Path]:
-    """Demo leads as CSV (what CRMs export; training reads it) and Parquet (scoring reads it)."""
-    from features.demo import CONTRACT_TOML, generate_leads
-
+def demo_files(folder: Path, rows: int) -> tuple[Path, Path]:
+    """Demo leads as CSV (what CRMs export; training reads it) and Parquet (scoring reads it),
+    written by a child process: see `run_child` for why this process stays small."""
     csv, parquet = folder / f"leads_{rows}.csv", folder / f"leads_{rows}.parquet"
-    leads = generate_leads(rows, seed=7)
-    leads.to_csv(csv, index=False)
-    leads.to_parquet(parquet, index=False)
-    (folder / "leads.toml").write_text(CONTRACT_TOML, encoding="utf-8")
+    run_child(this_script("demo", rows, csv, parquet))
     return csv, parquet
 
 
-def write_copies(parquet: Path, copies: int) -> Path:
+def demo_role(rows: str, csv: str, parquet: str) -> None:
+    from features.demo import CONTRACT_TOML, generate_leads
+
+    leads = generate_leads(int(rows), seed=7)
+    leads.to_csv(csv, index=False)
+    leads.to_parquet(parquet, index=False)
+    Path(csv).with_name("leads.toml").write_text(CONTRACT_TOML, encoding="utf-8")
+
+
+def copies_file(parquet: Path, copies: int, rows: int) -> Path:
+    out = parquet.with_name(f"leads_{rows * copies}.parquet")
+    run_child(this_script("copies", parquet, copies, out))
+    return out
+
+
+def copies_role(parquet: str, copies: str, out: str) -> None:
     """`copies` times the leads of `parquet` in one file (ids made unique), written row group by
     row group so that building it needs no more memory than one copy."""
     import pyarrow as pa
@@ -81,11 +93,10 @@ def write_copies(parquet: Path, copies: int) -> Path:
     import pyarrow.parquet as pq
 
     leads = pq.read_table(parquet)
-    out = parquet.with_name(f"leads_{leads.num_rows * copies}.parquet")
     position = leads.schema.get_field_index("lead_id")
     id_type = leads.schema.field(position).type
     with pq.ParquetWriter(out, leads.schema) as writer:
-        for copy in range(copies):
+        for copy in range(int(copies)):
             ids = pc.binary_join_element_wise(f"C{copy}", leads["lead_id"].cast(pa.string()), "-")
             writer.write_table(leads.set_column(position, "lead_id", ids.cast(id_type)))
     return out
@@ -163,7 +174,6 @@ def measure_training(folder: Path, csv: Path, rows: int) -> dict:
     limits.mkdir(exist_ok=True)
     run_child(this_script("encode", csv, contract, result["model_uri"], limits), tracking)
     fit = run_child(this_script("fit", limits, result["trees"]))
-    predict = run_child(this_script("predict", limits))
     return {
         "rows": rows,
         "train": train,
@@ -172,16 +182,19 @@ def measure_training(folder: Path, csv: Path, rows: int) -> dict:
         "tracking": tracking,
         "fit": fit,
         "fit_result": json.loads(fit.stdout),
-        "predict": json.loads(predict.stdout),
+        "limits": limits,
     }
 
 
 def measure_scoring(parquet: Path, rows: int, training: dict) -> dict:
+    """Score the file end to end, right after measuring the booster's predict (on the encoded
+    leads of the training file), so both see the machine in the same state."""
+    predict = run_child(this_script("predict", training["limits"]))
     out = parquet.with_name(f"scored_{rows}.parquet")
     command = [str(BIN / "leadscore"), "score", str(parquet), "-o", str(out)]
     score = run_child([*command, "--model", training["report"]["model_uri"]], training["tracking"])
     out.unlink()
-    return {"rows": rows, "score": score, "predict": training["predict"]}
+    return {"rows": rows, "score": score, "predict": json.loads(predict.stdout)}
 
 
 # --- the tables -------------------------------------------------------------------------------
@@ -243,12 +256,12 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         trainings, scorings = [], []
         for rows in args.sizes:
-            csv, parquet = write_demo_files(folder, rows)
+            csv, parquet = demo_files(folder, rows)
             trainings.append(measure_training(folder, csv, rows))
             scorings.append(measure_scoring(parquet, rows, trainings[-1]))
             csv.unlink()
         if args.copies > 1:
-            many = write_copies(parquet, args.copies)
+            many = copies_file(parquet, args.copies, rows)
             scorings.append(measure_scoring(many, rows * args.copies, trainings[-1]))
             many.unlink()
     print(f"\n{os.cpu_count()} cores; sizes {', '.join(f'{r:,}' for r in args.sizes)}")
@@ -256,7 +269,13 @@ def main() -> None:
     print_scoring(scorings)
 
 
-ROLES = {"encode": encode_role, "fit": fit_role, "predict": predict_role}
+ROLES = {
+    "demo": demo_role,
+    "copies": copies_role,
+    "encode": encode_role,
+    "fit": fit_role,
+    "predict": predict_role,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in ROLES:
