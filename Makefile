@@ -14,15 +14,15 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean bench-quality bench-serve notebook \
-	notebook-strip notebook-filter notebook-report notebook-xeducation
+.PHONY: install demo serve test lint format clean bench-quality bench-serve bench-scale \
+	notebook notebook-strip notebook-filter notebook-report notebook-xeducation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==$(PIP_VERSION)
 
 $(INSTALLED): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -59,6 +59,9 @@ bench-quality: $(BENCH_INSTALLED)
 # The API beside `mlflow models serve` under wrk on loopback (wrk from Debian's packages).
 bench-serve: install
 	$(BIN)/python benchmarks/serve.py
+
+bench-scale: install
+	$(BIN)/python benchmarks/scale.py
 
 lint: install
 	$(BIN)/ruff check .

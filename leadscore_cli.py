@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from features.chunks import DEFAULT_CHUNK_ROWS
 from features.errors import LeadscoreError
 
 app = typer.Typer(
@@ -19,6 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+log = logging.getLogger("leadscore")
 
 QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "matplotlib", "httpx")
 NO_SIGNAL_EXIT_CODE = 3
@@ -161,17 +166,37 @@ def _parse_cutoffs(text: str | None) -> tuple[int, int, int] | None:
     return (int(parts[0]), int(parts[1]), int(parts[2]))
 
 
+class Engine(StrEnum):
+    pandas = "pandas"
+    spark = "spark"
+
+
 @app.command()
 def score(
     data: Annotated[Path, typer.Argument(help="leads to score: CSV or Parquet")],
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV or Parquet file to write")],
     model: Annotated[str, typer.Option(help="model URI")] = "models:/leadscore@champion",
+    engine: Annotated[
+        Engine, typer.Option(help="pandas: in this process, chunk by chunk; spark: on Spark")
+    ] = Engine.pandas,
+    chunk_rows: Annotated[
+        int, typer.Option(min=1, help="leads per chunk (pandas engine)")
+    ] = DEFAULT_CHUNK_ROWS,
+    spark_master: Annotated[str, typer.Option(help="Spark master URL (spark engine)")] = (
+        "local[*]"
+    ),
 ) -> None:
     """Add probability, score (0-100) and tier (A-D) to every lead of a file."""
-    from train.scoring import score_file
-
     with user_errors():
-        rows = score_file(data, out, model)
+        if engine is Engine.spark:
+            from train.spark_scoring import score_with_spark
+
+            rows = score_with_spark(data, out, model, spark_master)
+        else:
+            from train.scoring import score_file
+
+            with _share_bar("scoring") as report:
+                rows = score_file(data, out, model, chunk_rows, progress=report)
     typer.echo(f"scored {rows} leads into {out}")
 
 
@@ -233,6 +258,7 @@ def _progress_bar(total: int) -> Iterator:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description:<36}"), BarColumn(), TimeElapsedColumn())
+    timer = _StepTimer()
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("starting", total=total)
 
@@ -240,8 +266,39 @@ def _progress_bar(total: int) -> Iterator:
             if progress.tasks[task].description != "starting":
                 progress.advance(task)
             progress.update(task, description=description)
+            timer.next(description)
 
         yield step
+    timer.next(None)
+
+
+class _StepTimer:
+    """Logs how long each step took (shown with -v), so the slowest step is visible."""
+
+    def __init__(self) -> None:
+        self.step: str | None = None
+        self.started = time.perf_counter()
+
+    def next(self, step: str | None) -> None:
+        now = time.perf_counter()
+        if self.step is not None:
+            log.info("step '%s' took %.2f s", self.step, now - self.started)
+        self.step, self.started = step, now
+
+
+@contextmanager
+def _share_bar(action: str) -> Iterator:
+    """A bar over the share of the input read, with the count of leads done."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(action, total=1.0)
+
+        def report(rows: int, share: float) -> None:
+            progress.update(task, completed=share, description=f"{action}: {rows:,} leads")
+
+        yield report
 
 
 def _print_training_summary(result) -> None:

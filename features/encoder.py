@@ -20,7 +20,13 @@ import pandas as pd
 
 from features.errors import FieldValueError, InvalidLeadsError
 from features.kinds import BOOLEAN_FALSE, BOOLEAN_TRUE
-from features.values import canonical_text, canonical_text_series, parses_as_number
+from features.values import (
+    canonical_codes,
+    canonical_text,
+    canonical_text_series,
+    parse_datetimes,
+    parses_as_number,
+)
 
 MIN_CATEGORY_COUNT = 5
 MAX_CATEGORIES = 250
@@ -102,7 +108,14 @@ class LeadEncoder:
         return matrix
 
     def _encode_column(self, series: pd.Series, feature: EncodedFeature) -> np.ndarray:
-        text = canonical_text_series(series)
+        """Numbers are encoded as they are; anything else is encoded once per distinct value."""
+        if feature.kind == "numeric" and _is_plain_numeric(series):
+            numbers = series.to_numpy(dtype=float, na_value=np.nan)
+            return np.where(np.isin(numbers, list(self._numeric_sentinels)), np.nan, numbers)
+        codes, texts = canonical_codes(series)
+        return self._encode_texts(pd.Series(texts, dtype=object), feature)[codes]
+
+    def _encode_texts(self, text: pd.Series, feature: EncodedFeature) -> np.ndarray:
         text = text.mask(text.isin(self.na_values))
         if feature.kind == "categorical":
             codes = text.map(feature._codes)
@@ -110,7 +123,7 @@ class LeadEncoder:
         if feature.kind == "boolean":
             return text.str.lower().map(_BOOLEAN_CODES).to_numpy(float)
         if feature.kind == "datetime":
-            times = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+            times = parse_datetimes(text)
             return ((times.dt.tz_localize(None) - _EPOCH) / pd.Timedelta(days=1)).to_numpy(float)
         numbers = pd.to_numeric(text, errors="coerce")
         return numbers.mask(numbers.isin(self._numeric_sentinels)).to_numpy(float)
@@ -157,3 +170,10 @@ def _frequent_categories(series: pd.Series, na_values: Sequence[str]) -> list[st
     counts = text.mask(text.isin(list(na_values))).value_counts()
     frequent = counts[counts >= MIN_CATEGORY_COUNT].head(MAX_CATEGORIES)
     return [str(c) for c in frequent.index]
+
+
+def _is_plain_numeric(series: pd.Series) -> bool:
+    """Numbers stored as numbers (booleans are not: `True` is no number to the encoder)."""
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 
 from features.contract import LeadContract
 from features.errors import DataError
-from features.values import canonical_text_series
+from features.values import canonical_codes, canonical_text_series, parse_datetimes
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +70,15 @@ def infer_kind(series: pd.Series) -> str:
         return "numeric"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
-    counts = canonical_text_series(series).value_counts()
-    lowered = {str(value).lower() for value in counts.index}
+    codes, texts = canonical_codes(series)
+    rows_per_text = np.bincount(codes[codes >= 0], minlength=len(texts))
+    present = pd.Series(texts[rows_per_text > 0], dtype=object).dropna()
+    lowered = set(present.str.lower())
     if lowered and lowered <= (BOOLEAN_TRUE | BOOLEAN_FALSE) and len(lowered) <= 2:
         return "boolean"
-    numbers = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
-    if (
-        counts.sum()
-        and counts[numbers.notna().to_numpy()].sum() >= NUMERIC_TEXT_SHARE * counts.sum()
-    ):
+    numeric = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").notna().to_numpy()
+    rows = rows_per_text.sum()
+    if rows and rows_per_text[numeric].sum() >= NUMERIC_TEXT_SHARE * rows:
         return "numeric"
     return "categorical"
 
@@ -90,7 +91,7 @@ def _check_override_parses(series: pd.Series, column: str, kind: str, source: st
     elif kind == "boolean":
         bad = present & ~text.str.lower().isin(BOOLEAN_TRUE | BOOLEAN_FALSE)
     elif kind == "datetime":
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+        parsed = parse_datetimes(text)
         bad = present & parsed.isna()
     else:
         return

@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.contract import LeadContract
 from features.errors import DataError
-from features.values import canonical_text_series
+from features.values import canonical_text_series, parse_datetimes
 
 MIN_LABELED_LEADS = 100
 MIN_LEADS_PER_CLASS = 10
@@ -110,7 +110,7 @@ def _check_classes(y: np.ndarray, source: str, contract: LeadContract) -> None:
 def parse_times(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     """Created-at in any common date format; too many unreadable dates is an error."""
     raw = frame[column]
-    parsed = pd.to_datetime(raw, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+    parsed = parse_datetimes(raw).dt.tz_localize(None)
     bad = parsed.isna() & raw.notna()
     if bad.mean() > MAX_BAD_TIMES_SHARE:
         examples = ", ".join(f"row {i + 1}: {raw[i]!r}" for i in bad[bad].index[:5])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +19,7 @@ SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
 def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read one export; sentinel values (e.g. `Select`, `-1`) become missing."""
     path = Path(path)
-    _check_file(path)
+    check_input_file(path)
     try:
         if path.suffix.lower() == ".csv":
             frame = pd.read_csv(path, low_memory=False)
@@ -33,7 +36,7 @@ def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
     return mask_sentinels(frame, na_values)
 
 
-def _check_file(path: Path) -> None:
+def check_input_file(path: Path) -> None:
     if not path.exists():
         raise DataError(f"{path} does not exist: check the path of the export")
     if path.is_dir():
@@ -61,23 +64,46 @@ def mask_sentinels(frame: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFr
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write CSV or Parquet by the file's suffix, atomically (a temporary name, renamed at the end)
-    so an interrupted write leaves nothing under the final name."""
-    path = Path(path)
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise DataError(
-            f"output {path} has suffix '{path.suffix}': use one of {', '.join(SUPPORTED_SUFFIXES)}"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        if path.suffix.lower() == ".csv":
+    """Write CSV or Parquet by the file's suffix, atomically (see `atomic_output`)."""
+    with atomic_output(path) as partial:
+        if Path(path).suffix.lower() == ".csv":
             frame.to_csv(partial, index=False)
         else:
             frame.to_parquet(partial, index=False)
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A temporary name beside `path`, renamed to `path` only when the block completes, so an
+    interrupted write leaves nothing under the final name (and an older output there untouched).
+    The block may write a file or a folder (Spark writes Parquet as a folder of parts)."""
+    path = Path(path)
+    _check_output_suffix(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    _remove(partial)
+    try:
+        yield partial
+        if path.is_dir() or partial.is_dir():  # a rename replaces only a file with a file
+            _remove(path)
         partial.replace(path)
     finally:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _check_output_suffix(path: Path) -> None:
+    if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise DataError(
+            f"output {path} has suffix '{Path(path).suffix}': use one of "
+            f"{', '.join(SUPPORTED_SUFFIXES)}"
+        )
 
 
 def file_sha256(path: Path) -> str:

@@ -2,6 +2,9 @@
 
 `1`, `1.0` and `" 1 "` all become the text `"1"`; missing values stay missing. Labels and
 categories are compared in this form, in training and in serving alike.
+
+Columns of leads repeat a few values many times, so the column helpers convert each distinct
+value once and spread the results back with integer codes.
 """
 
 from __future__ import annotations
@@ -10,6 +13,12 @@ import math
 
 import numpy as np
 import pandas as pd
+
+# Object columns whose distinct values can be grouped before converting them: in a column that
+# mixes booleans with numbers, True and 1 are equal in Python yet spelled differently here.
+_GROUPABLE_OBJECT_COLUMNS = frozenset(
+    {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean"}
+)
 
 
 def canonical_text(value: object) -> str | None:
@@ -28,28 +37,41 @@ def canonical_text(value: object) -> str | None:
     return text or None
 
 
+def canonical_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as (codes, texts): `texts[codes]` is the column in canonical form.
+
+    `texts` holds the canonical text of each distinct raw value (two raw values may share one)
+    and ends with None, so a missing value's code -1 picks None."""
+    if isinstance(series.dtype, pd.StringDtype):
+        codes, distinct = pd.factorize(series)
+        stripped = pd.Series(distinct, dtype=series.dtype).str.strip()
+        texts = np.append(stripped.to_numpy(dtype=object), None)
+        texts[texts == ""] = None
+        return codes, texts
+    if pd.api.types.is_object_dtype(series.dtype) and (
+        pd.api.types.infer_dtype(series, skipna=True) not in _GROUPABLE_OBJECT_COLUMNS
+    ):
+        series = series.map(canonical_text, na_action="ignore")
+    codes, distinct = pd.factorize(series)
+    return codes, np.array([canonical_text(v) for v in distinct] + [None], dtype=object)
+
+
 def canonical_text_series(series: pd.Series) -> pd.Series:
-    """The vectorised twin of `canonical_text` for a whole column (object dtype, NaN if missing)."""
-    if pd.api.types.is_bool_dtype(series):
-        out = series.map({True: "true", False: "false"})
-        return out.astype(object).where(series.notna(), None)
-    if pd.api.types.is_numeric_dtype(series):
-        values = series.astype("float64").to_numpy()
-        present = ~np.isnan(values)
-        with np.errstate(invalid="ignore"):
-            whole = present & (np.mod(values, 1) == 0)
-        small = whole & (np.abs(values) < 2**62)
-        text = np.full(len(values), None, dtype=object)
-        text[small] = values[small].astype(np.int64).astype(str).astype(object)
-        text[whole & ~small] = [str(int(v)) for v in values[whole & ~small]]
-        text[present & ~whole] = [repr(float(v)) for v in values[present & ~whole]]
-        return pd.Series(text, index=series.index, dtype=object)
-    values = series.astype(object)
-    if pd.api.types.infer_dtype(values, skipna=True) == "string":
-        codes, uniques = pd.factorize(values)
-        stripped = np.array([u.strip() or None for u in uniques] + [None], dtype=object)
-        return pd.Series(stripped[codes], index=series.index, dtype=object)
-    return values.map(canonical_text, na_action="ignore")
+    """The vectorised twin of `canonical_text` for a column (object dtype, None if missing)."""
+    codes, texts = canonical_codes(series)
+    return pd.Series(texts[codes], index=series.index, dtype=object)
+
+
+def parse_datetimes(text: pd.Series) -> pd.Series:
+    """Dates in any common format, each value read on its own (as UTC, unreadable ones NaT).
+
+    ISO 8601 values, what most exports hold, are read in one vectorised pass; only the others
+    go through the slower per-value reader."""
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+    unread = parsed.isna() & text.notna()
+    if unread.any():
+        parsed[unread] = pd.to_datetime(text[unread], errors="coerce", format="mixed", utc=True)
+    return parsed
 
 
 def parses_as_number(text: str) -> bool:

@@ -85,3 +85,14 @@ def test_rare_categories_are_not_kept():
     data = pd.DataFrame({"c": ["a"] * 10 + ["rare"] * 2})
     encoder = LeadEncoder.fit(data, {"c": "categorical"})
     assert encoder.features[0].categories == ["a"]
+
+
+def test_frames_of_mixed_json_values_are_encoded_as_records_are(encoder):
+    records = [
+        {"web_visits": "3", "email_opens": 1, "demo_requested": True, "industry": " Software "},
+        {"web_visits": 3.0, "email_opens": "-1", "demo_requested": 1, "industry": 1},
+        {"web_visits": None, "email_opens": 2.5, "demo_requested": "No", "industry": "Select"},
+        {"web_visits": 7, "demo_requested": False, "purchase_timeline": " 0-3 months"},
+    ]
+    frame = pd.DataFrame(records, dtype=object)
+    np.testing.assert_array_equal(encoder.transform(frame), encoder.encode_records(records))

@@ -1,0 +1,123 @@
+"""Reading and writing exports chunk by chunk, so a file of any size is scored in bounded memory.
+
+Chunks are Arrow tables: Parquet is read batch by batch as it is stored; CSV is parsed by pandas
+(the reader training uses, so values are typed as in training) and every chunk is held to the
+column types of the first one, so the output has one schema whatever the chunk size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from features.errors import DataError
+from features.reading import atomic_output, check_input_file
+
+DEFAULT_CHUNK_ROWS = 100_000
+_READ_ERRORS = (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Some consecutive rows of an export, and how much of the file has been read with them."""
+
+    table: pa.Table
+    share_read: float
+
+
+def read_chunks(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Chunk]:
+    """The export's rows, at most `chunk_rows` at a time, with column names stripped."""
+    path = Path(path)
+    check_input_file(path)
+    is_csv = path.suffix.lower() == ".csv"
+    chunks = _csv_chunks(path, chunk_rows) if is_csv else _parquet_chunks(path, chunk_rows)
+    rows = 0
+    try:
+        for chunk in chunks:
+            rows += chunk.table.num_rows
+            yield chunk
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty: export the leads with a header row") from exc
+    except _READ_ERRORS as exc:
+        raise DataError(f"{path} cannot be read after row {rows}: {_first_line(exc)}") from exc
+    if rows == 0:
+        raise DataError(f"{path} has a header but no rows: export at least one lead")
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    file = pq.ParquetFile(path)
+    total, done = max(file.metadata.num_rows, 1), 0
+    for batch in file.iter_batches(batch_size=chunk_rows):
+        done += batch.num_rows
+        table = pa.Table.from_batches([batch])
+        yield Chunk(table.rename_columns([c.strip() for c in table.column_names]), done / total)
+
+
+def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    size, schema = path.stat().st_size, None
+    with open(path, "rb") as handle, pd.read_csv(handle, chunksize=chunk_rows) as frames:
+        for index, frame in enumerate(frames):
+            frame.columns = [str(c).strip() for c in frame.columns]
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = table.replace_schema_metadata(None)
+            schema = schema or table.schema
+            table = _held_to(table, schema, path, index * chunk_rows)
+            yield Chunk(table, handle.tell() / size)
+
+
+def _held_to(table: pa.Table, schema: pa.Schema, path: Path, first_row: int) -> pa.Table:
+    """A later CSV chunk in the first chunk's column types (pandas types each chunk anew)."""
+    if table.schema == schema:
+        return table
+    columns = []
+    for field in schema:
+        column = table.column(field.name)
+        try:
+            columns.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataError(
+                f"{path}: column '{field.name}' holds {_described(column.type)} from row "
+                f"{first_row + 1} on but {_described(field.type)} before; score the file in "
+                "larger chunks (--chunk-rows) or as Parquet"
+            ) from exc
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _described(data_type: pa.DataType) -> str:
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return "text"
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
+        return "numbers"
+    return f"{data_type} values"
+
+
+def write_chunks(tables: Iterable[pa.Table], path: Path) -> int:
+    """Write tables of one schema to CSV or Parquet (by suffix) atomically; return the rows."""
+    rows = 0
+    with atomic_output(path) as partial:
+        writer = None
+        try:
+            for table in tables:
+                writer = writer or _open_writer(partial, table.schema, Path(path).suffix)
+                writer.write_table(table)
+                rows += table.num_rows
+        finally:
+            if writer is not None:
+                writer.close()
+    return rows
+
+
+def _open_writer(path: Path, schema: pa.Schema, suffix: str) -> pq.ParquetWriter | pa_csv.CSVWriter:
+    if suffix.lower() == ".csv":
+        return pa_csv.CSVWriter(path, schema)
+    return pq.ParquetWriter(path, schema)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

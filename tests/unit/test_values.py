@@ -1,0 +1,34 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.values import canonical_text, canonical_text_series, parse_datetimes
+
+COLUMNS = {
+    "text with spaces and blanks": pd.Series(
+        [" a", "a ", None, "", "  ", "b", np.nan], dtype=object
+    ),
+    "string dtype": pd.Series([" a", "a ", None, "", "b"], dtype="str"),
+    "integers": pd.Series([1, 2, -1, 3, 2]),
+    "floats": pd.Series([1.0, 2.5, np.nan, -0.0, 1e20, 0.1]),
+    "booleans": pd.Series([True, False, True]),
+    "booleans with gaps": pd.Series([True, None, False], dtype=object),
+    "booleans mixed with numbers": pd.Series([True, 1, 1.0, "1", None, " x ", False, 0]),
+    "integers and floats": pd.Series([1, 1.0, np.nan, 2], dtype=object),
+    "nullable integers": pd.Series([1, None, 3], dtype="Int64"),
+    "all missing": pd.Series([None, None], dtype=object),
+}
+
+
+@pytest.mark.parametrize("column", COLUMNS.values(), ids=COLUMNS.keys())
+def test_column_helper_spells_every_value_as_the_single_value_helper(column):
+    expected = [canonical_text(v) if not pd.isna(v) else None for v in column]
+    assert canonical_text_series(column).tolist() == expected
+
+
+def test_dates_are_read_one_by_one_in_any_common_format():
+    text = pd.Series(["2024-03-01 10:00", "2024-03-01T12:00:00+02:00", "03/01/2024", "junk", None])
+    parsed = parse_datetimes(text)
+    assert parsed[0] == parsed[1] == pd.Timestamp("2024-03-01 10:00", tz="UTC")
+    assert parsed[2] == pd.Timestamp("2024-03-01", tz="UTC")
+    assert parsed[3:].isna().all()
