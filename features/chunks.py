@@ -17,7 +17,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from features.errors import DataError
-from features.reading import atomic_output, check_input_file
+from features.reading import CSV_MISSING, atomic_output, check_input_file
 
 DEFAULT_CHUNK_ROWS = 100_000
 _READ_ERRORS = (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError)
@@ -61,7 +61,10 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
 
 def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     size, schema = path.stat().st_size, None
-    with open(path, "rb") as handle, pd.read_csv(handle, chunksize=chunk_rows) as frames:
+    with (
+        open(path, "rb") as handle,
+        pd.read_csv(handle, chunksize=chunk_rows, **CSV_MISSING) as frames,
+    ):
         for index, frame in enumerate(frames):
             frame.columns = [str(c).strip() for c in frame.columns]
             table = pa.Table.from_pandas(frame, preserve_index=False)

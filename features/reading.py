@@ -14,6 +14,31 @@ from features.errors import DataError
 from features.values import parses_as_number
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
+# pandas' own missing-value spellings, except "None": in CRM exports it is an answer ("budget:
+# None"), not a gap. Other sentinels come from the contract's `na_values`.
+CSV_MISSING = {
+    "keep_default_na": False,
+    "na_values": [
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "n/a",
+        "nan",
+        "null",
+    ],
+}
 
 
 def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -22,7 +47,7 @@ def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
     check_input_file(path)
     try:
         if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, low_memory=False)
+            frame = pd.read_csv(path, low_memory=False, **CSV_MISSING)
         else:
             frame = pd.read_parquet(path)
     except pd.errors.EmptyDataError as exc:

@@ -41,3 +41,12 @@ def test_write_is_atomic_and_leaves_no_partial_file(tmp_path):
     write_table(pd.DataFrame({"a": [1]}), out)
     assert pd.read_parquet(out)["a"].tolist() == [1]
     assert [p.name for p in out.parent.iterdir()] == ["scored.parquet"]
+
+
+def test_none_is_an_answer_and_empty_cells_are_missing(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text("budget,visits\nNone,1\n,2\nApproved,\nNULL,3\n")
+    read = read_table(path)
+    assert read["budget"].tolist()[0] == "None"
+    assert read["budget"].isna().tolist() == [False, True, False, True]
+    assert read["visits"].isna().tolist() == [False, False, True, False]
