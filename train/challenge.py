@@ -46,11 +46,13 @@ def compare(y: np.ndarray, challenger: np.ndarray, champion: np.ndarray) -> Comp
     )
 
 
-def unseen_by_champion(created_at: pd.Series | None, trained_through: str | None) -> np.ndarray:
-    """Which evaluation leads the champion cannot have trained on: those created after its
-    newest training lead (all of them when either side has no created-at times)."""
+def unseen_by_champion(
+    leads: int, created_at: pd.Series | None, trained_through: str | None
+) -> np.ndarray:
+    """Which of `leads` evaluation leads the champion cannot have trained on: those created after
+    its newest training lead (all of them when either side has no created-at times)."""
     if created_at is None or trained_through is None:
-        return np.ones(0 if created_at is None else len(created_at), dtype=bool)
+        return np.ones(leads, dtype=bool)
     return (created_at > pd.Timestamp(trained_through)).to_numpy()
 
 

@@ -120,9 +120,9 @@ def decide_promotion(
         )
     better = []
     if auc.low > 0:
-        better.append(f"ROC AUC higher by {_span(auc)}")
+        better.append(f"ROC AUC higher by {_span(auc, signed=False)}")
     if loss.high < 0:
-        better.append(f"log loss lower by {_span(loss, sign=-1)}")
+        better.append(f"log loss lower by {_span(loss, sign=-1, signed=False)}")
     if not better:
         return Decision(
             False,
@@ -142,6 +142,8 @@ def _below_floors(metrics: dict[str, float], rule: PromotionRule) -> list[str]:
     return below
 
 
-def _span(interval: Interval, sign: int = 1) -> str:
-    values = sorted((sign * interval.low, sign * interval.high))
-    return f"{sign * interval.estimate:+.4f}, 95 % interval {values[0]:+.4f} to {values[1]:+.4f}"
+def _span(interval: Interval, sign: int = 1, signed: bool = True) -> str:
+    """`sign=-1` turns a drop into a positive amount, for "lower by"."""
+    low, high = sorted((sign * interval.low, sign * interval.high))
+    form = "+.4f" if signed else ".4f"
+    return f"{sign * interval.estimate:{form}}, 95 % interval {low:{form}} to {high:{form}}"

@@ -167,7 +167,7 @@ def _compare(candidate: Candidate, champion) -> tuple[Comparison | None, str | N
         return None, None
     leads, rows = candidate.data.leads, candidate.evaluation_rows
     times = None if leads.created_at is None else leads.created_at.iloc[rows]
-    unseen = unseen_by_champion(times, champion.metadata.get("trained_through"))
+    unseen = unseen_by_champion(len(rows), times, champion.metadata.get("trained_through"))
     if times is None:
         log.warning(
             "no created-at column: the champion may have trained on some evaluation leads, "

@@ -1,8 +1,9 @@
 """The promotion gate: tolerances and noise judged on paired intervals, floors, no signal."""
 
 import numpy as np
+import pandas as pd
 
-from train.challenge import compare
+from train.challenge import compare, unseen_by_champion
 from train.gate import PromotionRule, SignalCheck, decide_promotion
 
 USABLE = SignalCheck(usable=True)
@@ -65,3 +66,10 @@ def test_without_a_champion_the_floors_and_the_signal_decide():
     )
     assert not no_signal.champion and not no_signal.usable_signal
     assert "it ranks at chance" in no_signal.reason
+
+
+def test_only_leads_newer_than_the_champions_training_are_compared():
+    times = pd.Series(pd.to_datetime(["2025-01-01", "2025-03-01", "2025-06-01"]))
+    assert unseen_by_champion(3, times, "2025-03-01T00:00:00").tolist() == [False, False, True]
+    assert unseen_by_champion(3, None, "2025-03-01T00:00:00").tolist() == [True] * 3
+    assert unseen_by_champion(3, times, None).tolist() == [True] * 3
