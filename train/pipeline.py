@@ -24,6 +24,7 @@ from train.drift import profile
 from train.evaluation import Evaluation, evaluate_holdout
 from train.gate import decide_champion
 from train.learn import LearnedModel, TierRule, learn_lead_model
+from train.model import LeadModel
 from train.registry import CHAMPION, RegisteredVersion, alias_version, log_and_register
 from train.report import report_paths, write_report
 from train.run_log import log_decision, log_report, log_training
@@ -91,7 +92,7 @@ class Candidate:
     started: float
 
     @property
-    def model(self):
+    def model(self) -> LeadModel:
         return self.learned.model
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mlflow
 import numpy as np
@@ -22,6 +22,7 @@ from train.challenge import Comparison, compare, enough_leads, unseen_by_champio
 from train.drift import PSI_WARNING, drift_report
 from train.gate import Decision, PromotionRule, decide_promotion
 from train.lock import registry_lock
+from train.model import LeadModel
 from train.pipeline import (
     FINGERPRINT_TAG,
     Candidate,
@@ -64,7 +65,6 @@ class RetrainOutcome:
     comparison: dict | None = None
     drift: dict | None = None
     training: TrainingResult | None = None
-    extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         report = self.training.to_json() if self.training else {}
@@ -160,7 +160,9 @@ def _fingerprint(client: MlflowClient, name: str, version: str) -> str | None:
     return client.get_model_version(name, version).tags.get(FINGERPRINT_TAG)
 
 
-def _compare(candidate: Candidate, champion) -> tuple[Comparison | None, str | None]:
+def _compare(
+    candidate: Candidate, champion: LeadModel | None
+) -> tuple[Comparison | None, str | None]:
     """The comparison on the evaluation leads the champion never trained on, or why there is
     none (too few such leads)."""
     if champion is None:
@@ -186,7 +188,7 @@ def _compare(candidate: Candidate, champion) -> tuple[Comparison | None, str | N
     return compare(y, challenger, serving), None
 
 
-def _drift(candidate: Candidate, champion) -> dict | None:
+def _drift(candidate: Candidate, champion: LeadModel | None) -> dict | None:
     """The champion's training leads against the new leads (all of them), or None without a
     champion or a stored profile."""
     if champion is None or "drift_profile" not in champion.metadata:
