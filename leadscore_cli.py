@@ -42,6 +42,7 @@ def user_errors() -> Iterator[None]:
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -65,82 +66,71 @@ def demo_data(
 
 
 ContractFile = Annotated[Path | None, typer.Option("--config", help="lead contract (TOML)")]
-Repeated = Annotated[list[str] | None, typer.Option()]
+IdColumn = Annotated[str | None, typer.Option("--id", help="lead id column")]
+TargetColumn = Annotated[str | None, typer.Option(help="outcome column")]
+PositiveLabels = Annotated[list[str] | None, typer.Option(help="label meaning won")]
+NegativeLabels = Annotated[list[str] | None, typer.Option(help="label meaning lost")]
+OpenLabels = Annotated[list[str] | None, typer.Option("--open", help="label of open leads")]
+TimeColumn = Annotated[str | None, typer.Option(help="created-at column")]
+ValueColumn = Annotated[str | None, typer.Option(help="deal value column")]
+LossReasonColumn = Annotated[str | None, typer.Option(help="loss reason column")]
+DropColumns = Annotated[list[str] | None, typer.Option(help="column never used")]
+PiiColumns = Annotated[list[str] | None, typer.Option(help="personal column: never used or logged")]
+NaValues = Annotated[list[str] | None, typer.Option(help="value meaning missing")]
+KindOverrides = Annotated[list[str] | None, typer.Option(help="COLUMN=KIND override")]
+KeepColumns = Annotated[
+    list[str] | None, typer.Option(help="column to keep although the audit flags it")
+]
+TierCutoffs = Annotated[
+    str | None, typer.Option(help="minimum scores of tiers A,B,C, e.g. 70,40,20")
+]
+Capacity = Annotated[
+    int | None, typer.Option(help="leads sales can work per week: sets the size of tier A")
+]
+TuneSeconds = Annotated[
+    float, typer.Option(min=0, help="search LightGBM settings for up to N seconds")
+]
+ModelName = Annotated[str, typer.Option(help="registered model name")]
+Experiment = Annotated[str, typer.Option(help="MLflow experiment")]
+ReportJson = Annotated[Path | None, typer.Option(help="write what happened as JSON")]
 
 
 @app.command()
 def train(
     data: Annotated[Path, typer.Argument(help="the export: CSV or Parquet")],
     config: ContractFile = None,
-    id: Annotated[str | None, typer.Option("--id", help="lead id column")] = None,
-    target: Annotated[str | None, typer.Option(help="outcome column")] = None,
-    positive: Annotated[list[str] | None, typer.Option(help="label meaning won")] = None,
-    negative: Annotated[list[str] | None, typer.Option(help="label meaning lost")] = None,
-    open: Annotated[list[str] | None, typer.Option("--open", help="label of open leads")] = None,
-    time: Annotated[str | None, typer.Option(help="created-at column")] = None,
-    value: Annotated[str | None, typer.Option(help="deal value column")] = None,
-    loss_reason: Annotated[str | None, typer.Option(help="loss reason column")] = None,
-    drop: Annotated[list[str] | None, typer.Option(help="column never used")] = None,
-    pii: Annotated[
-        list[str] | None, typer.Option(help="personal column: never used or logged")
-    ] = None,
-    na_values: Annotated[list[str] | None, typer.Option(help="value meaning missing")] = None,
-    kind: Annotated[list[str] | None, typer.Option(help="COLUMN=KIND override")] = None,
-    keep_column: Annotated[
-        list[str] | None, typer.Option(help="column to keep although the audit flags it")
-    ] = None,
-    tier_cutoffs: Annotated[
-        str | None, typer.Option(help="minimum scores of tiers A,B,C, e.g. 70,40,20")
-    ] = None,
-    capacity: Annotated[
-        int | None, typer.Option(help="leads sales can work per week: sets the size of tier A")
-    ] = None,
-    tune_seconds: Annotated[
-        float, typer.Option(min=0, help="search LightGBM settings for up to N seconds")
-    ] = 0,
-    model_name: Annotated[str, typer.Option(help="registered model name")] = "leadscore",
-    experiment: Annotated[str, typer.Option(help="MLflow experiment")] = "leadscore",
-    report_json: Annotated[Path | None, typer.Option(help="write what happened as JSON")] = None,
+    id: IdColumn = None,
+    target: TargetColumn = None,
+    positive: PositiveLabels = None,
+    negative: NegativeLabels = None,
+    open: OpenLabels = None,
+    time: TimeColumn = None,
+    value: ValueColumn = None,
+    loss_reason: LossReasonColumn = None,
+    drop: DropColumns = None,
+    pii: PiiColumns = None,
+    na_values: NaValues = None,
+    kind: KindOverrides = None,
+    keep_column: KeepColumns = None,
+    tier_cutoffs: TierCutoffs = None,
+    capacity: Capacity = None,
+    tune_seconds: TuneSeconds = 0,
+    model_name: ModelName = "leadscore",
+    experiment: Experiment = "leadscore",
+    report_json: ReportJson = None,
 ) -> None:
     """Train on won and lost leads, evaluate, and register a new model version in MLflow.
 
     Exits 3 when the model shows no usable signal: it is registered but never serves.
     """
-    from features.contract import load_contract, parse_kind_overrides
-    from train.pipeline import TrainingOptions, train_from_file
+    from train.pipeline import train_from_file
 
+    settings = locals()
     with user_errors():
-        contract = load_contract(
-            config,
-            {
-                "id": id,
-                "target": target,
-                "positive": positive,
-                "negative": negative,
-                "open": open,
-                "time": time,
-                "value": value,
-                "loss_reason": loss_reason,
-                "drop": drop,
-                "pii": pii,
-                "na_values": na_values,
-                "keep": keep_column,
-                "kinds": parse_kind_overrides(kind or []),
-            },
-        )
-        options = TrainingOptions(
-            model_name=model_name,
-            experiment=experiment,
-            tier_cutoffs=_parse_cutoffs(tier_cutoffs),
-            capacity=capacity,
-            tune_seconds=tune_seconds,
-            report_json=report_json,
-        )
+        contract, options = _contract_and_options(settings)
         with _progress_bar(total=5) as step:
             result = train_from_file(data, contract, options, progress=step)
-    if report_json:
-        report_json.parent.mkdir(parents=True, exist_ok=True)
-        report_json.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
+    _write_json(report_json, result.to_json())
     _print_training_summary(result)
     if not result.usable_signal:
         reasons = "; and ".join(result.extra["signal"]["reasons"])
@@ -151,6 +141,124 @@ def train(
             err=True,
         )
         raise typer.Exit(NO_SIGNAL_EXIT_CODE)
+
+
+@app.command()
+def retrain(
+    data: Annotated[
+        Path | None, typer.Argument(help="the export: CSV or Parquet (optional with --from-store)")
+    ] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(help="add the score log joined with the outcomes (LEADSCORE_DATABASE_URL)"),
+    ] = False,
+    config: ContractFile = None,
+    id: IdColumn = None,
+    target: TargetColumn = None,
+    positive: PositiveLabels = None,
+    negative: NegativeLabels = None,
+    open: OpenLabels = None,
+    time: TimeColumn = None,
+    value: ValueColumn = None,
+    loss_reason: LossReasonColumn = None,
+    drop: DropColumns = None,
+    pii: PiiColumns = None,
+    na_values: NaValues = None,
+    kind: KindOverrides = None,
+    keep_column: KeepColumns = None,
+    tier_cutoffs: TierCutoffs = None,
+    capacity: Capacity = None,
+    tune_seconds: TuneSeconds = 0,
+    model_name: ModelName = "leadscore",
+    experiment: Experiment = "leadscore",
+    report_json: ReportJson = None,
+    auc_tolerance: Annotated[
+        float, typer.Option(min=0, help="how much lower ROC AUC may be than the champion's")
+    ] = 0.01,
+    log_loss_tolerance: Annotated[
+        float, typer.Option(min=0, help="how much higher log loss may be than the champion's")
+    ] = 0.005,
+    min_roc_auc: Annotated[
+        float | None, typer.Option(help="floor: never promote below this ROC AUC")
+    ] = None,
+    max_log_loss: Annotated[
+        float | None, typer.Option(help="ceiling: never promote above this log loss")
+    ] = None,
+    lock_wait: Annotated[
+        float, typer.Option(min=0, help="wait up to N seconds for another retrain to finish")
+    ] = 0,
+) -> None:
+    """Train a challenger and promote it to champion only if it beats the serving one.
+
+    Exit codes: 0 promoted or kept (the output and --report-json say which), 2 bad input or
+    another retrain holds the lock, 3 no usable signal, 1 anything else.
+    """
+    from train.gate import PromotionRule
+    from train.retrain import RetrainOptions
+    from train.retrain import retrain as retrain_model
+    from train.sources import read_training_data
+
+    settings = locals()
+    with user_errors():
+        contract, training = _contract_and_options(settings)
+        store = _store_snapshots() if from_store else None
+        rule = PromotionRule(auc_tolerance, log_loss_tolerance, min_roc_auc, max_log_loss)
+        options = RetrainOptions(training, rule, lock_wait)
+        with _progress_bar(total=6) as step:
+            step("reading, joining and validating")
+            training_data = read_training_data(contract, data, store)
+            outcome = retrain_model(training_data, contract, options, progress=step)
+    _write_json(report_json, outcome.to_json())
+    _print_retrain_summary(outcome)
+    if not outcome.usable_signal:
+        raise typer.Exit(NO_SIGNAL_EXIT_CODE)
+
+
+def _contract_and_options(settings: dict):
+    """The lead contract and training options from the options `train` and `retrain` share."""
+    from features.contract import load_contract, parse_kind_overrides
+    from train.pipeline import TrainingOptions
+
+    roles = ("id", "target", "positive", "negative", "open", "time", "value", "loss_reason")
+    contract = load_contract(
+        settings["config"],
+        {
+            **{role: settings[role] for role in roles},
+            "drop": settings["drop"],
+            "pii": settings["pii"],
+            "na_values": settings["na_values"],
+            "keep": settings["keep_column"],
+            "kinds": parse_kind_overrides(settings["kind"] or []),
+        },
+    )
+    options = TrainingOptions(
+        model_name=settings["model_name"],
+        experiment=settings["experiment"],
+        tier_cutoffs=_parse_cutoffs(settings["tier_cutoffs"]),
+        capacity=settings["capacity"],
+        tune_seconds=settings["tune_seconds"],
+        report_json=settings["report_json"],
+    )
+    return contract, options
+
+
+def _store_snapshots():
+    """The score log joined with outcomes, from the store the API writes."""
+    from serve.settings import load_settings
+    from serve.store.database import open_store
+    from serve.store.snapshots import training_snapshots
+
+    engine = open_store(load_settings().database_url)
+    try:
+        return training_snapshots(engine)
+    finally:
+        engine.dispose()
+
+
+def _write_json(path: Path | None, content: dict) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content, indent=2), encoding="utf-8")
 
 
 def _parse_cutoffs(text: str | None) -> tuple[int, int, int] | None:
@@ -332,6 +440,41 @@ def _print_training_summary(result) -> None:
         console.print(f"the audit excluded: {', '.join(excluded)}")
     console.print(f"decision: {result.extra['decision']['reason']}")
     console.print(f"report: {result.extra['report_html']}")
+
+
+def _print_retrain_summary(outcome) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    data = outcome.data
+    sources = ", ".join(f"{n} rows from the {name}" for name, n in data["sources"].items())
+    classes = ", ".join(f"{n} {name}" for name, n in data["classes"].items())
+    span = data["time_range"]
+    when = f", created {span['first']} to {span['last']}" if span else ""
+    console.print(f"read {sources} ({classes}{when})")
+    if data["duplicates_resolved"]:
+        console.print(f"{data['duplicates_resolved']} leads in both: the store's outcome wins")
+    if outcome.comparison:
+        table = Table(title=f"challenger against champion on {outcome.comparison['leads']} leads")
+        for column in ("metric", "challenger", "champion", "difference (95 % interval)"):
+            table.add_column(column, justify="right")
+        for metric, diff in outcome.comparison["challenger_minus_champion"].items():
+            table.add_row(
+                metric,
+                f"{outcome.comparison['challenger'][metric]['estimate']:.4f}",
+                f"{outcome.comparison['champion'][metric]['estimate']:.4f}",
+                f"{diff['estimate']:+.4f} ({diff['low']:+.4f} to {diff['high']:+.4f})",
+            )
+        console.print(table)
+    drifted = (outcome.drift or {}).get("drifted")
+    if drifted:
+        psi = outcome.drift["psi"]
+        listed = ", ".join(f"{c} ({psi[c]:.2f})" for c in drifted)
+        console.print(f"warning: drift above PSI {outcome.drift['warning_level']}: {listed}")
+    if outcome.training:
+        console.print(f"challenger: version {outcome.training.model_version}")
+    console.print(f"decision: {outcome.reason}")
 
 
 if __name__ == "__main__":

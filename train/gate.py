@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from train.challenge import Comparison
 from train.uncertainty import Interval
 
 CHANCE_AUC = 0.5
@@ -72,3 +73,77 @@ def decide_champion(signal: SignalCheck, current_champion: str | None) -> Decisi
         f"not champion: version {current_champion} already serves; this version is registered "
         "for comparison",
     )
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    """How much worse a challenger may look before it is refused (tolerances, on the paired
+    95 % interval), and the absolute floors it must pass on the evaluation slice."""
+
+    auc_tolerance: float = 0.01
+    log_loss_tolerance: float = 0.005
+    min_roc_auc: float | None = None
+    max_log_loss: float | None = None
+
+
+def decide_promotion(
+    signal: SignalCheck,
+    metrics: dict[str, float],
+    rule: PromotionRule,
+    comparison: Comparison | None,
+) -> Decision:
+    """Promote only a challenger with usable signal that passes the floors and, when a champion
+    serves, is not worse beyond tolerance on ROC AUC or log loss and better beyond noise on at
+    least one of them."""
+    if not signal.usable:
+        return Decision(
+            False, False, "kept: no usable signal, because " + "; and ".join(signal.reasons)
+        )
+    below = _below_floors(metrics, rule)
+    if below:
+        return Decision(False, True, "kept: the challenger " + "; and ".join(below))
+    if comparison is None:
+        return Decision(
+            True, True, "promoted: no champion yet, and the challenger passes the floors"
+        )
+    auc, loss = comparison.difference["roc_auc"], comparison.difference["log_loss"]
+    worse = []
+    if auc.low < -rule.auc_tolerance:
+        worse.append(f"ROC AUC may be lower by more than {rule.auc_tolerance} ({_span(auc)})")
+    if loss.high > rule.log_loss_tolerance:
+        worse.append(
+            f"log loss may be higher by more than {rule.log_loss_tolerance} ({_span(loss)})"
+        )
+    if worse:
+        return Decision(
+            False, True, "kept: against the champion, the challenger's " + "; and ".join(worse)
+        )
+    better = []
+    if auc.low > 0:
+        better.append(f"ROC AUC higher by {_span(auc, signed=False)}")
+    if loss.high < 0:
+        better.append(f"log loss lower by {_span(loss, sign=-1, signed=False)}")
+    if not better:
+        return Decision(
+            False,
+            True,
+            f"kept: the challenger is not better than the champion beyond noise (ROC AUC "
+            f"{_span(auc)}, log loss {_span(loss)} on {comparison.leads} shared leads)",
+        )
+    return Decision(True, True, "promoted: against the champion, " + " and ".join(better))
+
+
+def _below_floors(metrics: dict[str, float], rule: PromotionRule) -> list[str]:
+    below = []
+    if rule.min_roc_auc is not None and metrics["roc_auc"] < rule.min_roc_auc:
+        below.append(f"ROC AUC {metrics['roc_auc']:.4f} is below the floor {rule.min_roc_auc}")
+    if rule.max_log_loss is not None and metrics["log_loss"] > rule.max_log_loss:
+        below.append(f"log loss {metrics['log_loss']:.4f} is above the ceiling {rule.max_log_loss}")
+    return below
+
+
+def _span(interval: Interval, sign: int = 1, signed: bool = True) -> str:
+    """`sign=-1` turns a drop into a positive amount, for "lower by"."""
+    low, high = sorted((sign * interval.low, sign * interval.high))
+    form = "+.4f" if signed else ".4f"
+    return f"{sign * interval.estimate:{form}}, 95 % interval {low:{form}} to {high:{form}}"

@@ -1,6 +1,6 @@
 """`leadscore train` end to end: read and join, validate, split, audit and fit, evaluate, log,
 register, decide, report. Each step is a function of its own module; this one only runs them in
-order."""
+order, and `train.retrain` reuses the same steps for the retraining job."""
 
 from __future__ import annotations
 
@@ -13,19 +13,22 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+from mlflow.tracking import MlflowClient
 
 from features.contract import LeadContract
 from features.errors import SettingError
-from features.joins import JoinReport, read_export
-from features.labels import LabeledLeads, parse_times, split_labeled
-from features.reading import file_sha256
+from features.joins import JoinReport
+from features.labels import LabeledLeads, parse_times
 from train.deal_value import DEFAULT_KEY, default_deal_value
+from train.drift import profile
 from train.evaluation import Evaluation, evaluate_holdout
 from train.gate import decide_champion
 from train.learn import LearnedModel, TierRule, learn_lead_model
-from train.registry import CHAMPION, alias_version, log_and_register
+from train.model import LeadModel
+from train.registry import CHAMPION, RegisteredVersion, alias_version, log_and_register
 from train.report import report_paths, write_report
 from train.run_log import log_decision, log_report, log_training
+from train.sources import TrainingData, read_training_data
 from train.split import Split, split_rows
 from train.tiers import weekly_lead_volume
 from train.tracking import configure_tracking, use_experiment
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 STEPS = 5
+FINGERPRINT_TAG = "leadscore.data_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,27 @@ class TrainingResult:
         return data
 
 
+@dataclass
+class Candidate:
+    """A model learnt and evaluated but not yet logged: what both training and retraining
+    register."""
+
+    data: TrainingData
+    learned: LearnedModel
+    evaluation: Evaluation
+    outer: Split
+    summary: dict
+    started: float
+
+    @property
+    def model(self) -> LeadModel:
+        return self.learned.model
+
+    @property
+    def evaluation_rows(self) -> np.ndarray:
+        return self.outer.evaluate
+
+
 def train_from_file(
     path: Path,
     contract: LeadContract,
@@ -85,16 +110,39 @@ def train_from_file(
     usable signal and no champion exists yet."""
     started = time.perf_counter()
     progress("reading, joining and validating")
-    contract.require_training_roles()
-    frame, joins = read_export(path, contract)
-    leads = split_labeled(frame, contract, str(path))
-    tier_rule = _tier_rule(options, frame, contract, str(path))
+    data = read_training_data(contract, path)
     client = configure_tracking()
     experiment_id = use_experiment(client, options.experiment)
+    candidate = learn_candidate(data, contract, options, progress, started)
 
+    progress("logging to MLflow and registering")
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        version = register_candidate(client, candidate, options)
+        decision = decide_champion(
+            candidate.evaluation.signal, alias_version(client, options.model_name, CHAMPION)
+        )
+        if decision.champion:
+            client.set_registered_model_alias(options.model_name, CHAMPION, version.version)
+        candidate.summary.update(decision=decision.to_dict())
+        log_decision(candidate.summary)
+        progress("writing the report")
+        write_run_report(candidate, options, version)
+    return training_result(candidate, run.info.run_id, version, decision.champion)
+
+
+def learn_candidate(
+    data: TrainingData,
+    contract: LeadContract,
+    options: TrainingOptions,
+    progress: Progress,
+    started: float,
+) -> Candidate:
+    """Split, audit, fit and evaluate on the newest leads; the model carries its metadata."""
+    leads = data.leads
+    tier_rule = _tier_rule(options, data, contract)
     progress("auditing and fitting the model")
     outer = split_rows(leads.y, leads.created_at)
-    learned = _learn(leads, outer, contract, tier_rule, options, str(path))
+    learned = _learn(leads, outer, contract, tier_rule, options, data.source)
 
     progress("evaluating against the baseline")
     evaluation = evaluate_holdout(
@@ -104,47 +152,62 @@ def train_from_file(
         leads.frame.iloc[outer.evaluate],
         leads.y[outer.evaluate],
     )
-    learned.model.metadata = _metadata(learned, evaluation, leads, outer, path)
-    summary = _summary(options, learned, evaluation, joins, tier_rule, outer)
+    learned.model.metadata = _metadata(learned, evaluation, data, outer)
+    summary = _summary(options, learned, evaluation, data.joins, tier_rule, outer)
+    return Candidate(data, learned, evaluation, outer, summary, started)
 
-    progress("logging to MLflow and registering")
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        log_training(learned.model, path, evaluation, summary, learned.tuned_params)
-        version = log_and_register(learned.model, leads.frame, options.model_name)
-        decision = decide_champion(
-            evaluation.signal, alias_version(client, options.model_name, CHAMPION)
-        )
-        if decision.champion:
-            client.set_registered_model_alias(options.model_name, CHAMPION, version.version)
-        client.set_model_version_tag(
-            options.model_name,
-            version.version,
-            "leadscore.usable_signal",
-            str(decision.usable_signal).lower(),
-        )
-        summary.update(model_version=version.version, decision=decision.to_dict())
-        log_decision(summary)
 
-        progress("writing the report")
-        html_path, plots_folder = report_paths(
-            options.report_json, options.model_name, version.version
-        )
-        pngs = write_report(summary, evaluation, html_path, plots_folder)
-        log_report(html_path, pngs)
-    summary.update(report_html=str(html_path), plots=[str(p) for p in pngs])
+def register_candidate(
+    client: MlflowClient, candidate: Candidate, options: TrainingOptions
+) -> RegisteredVersion:
+    """Log the candidate into the active run and register it as a new version (no alias)."""
+    learned = candidate.learned
+    log_training(
+        learned.model,
+        candidate.data.source,
+        candidate.evaluation,
+        candidate.summary,
+        learned.tuned_params,
+    )
+    version = log_and_register(learned.model, candidate.data.leads.frame, options.model_name)
+    usable = candidate.evaluation.signal.usable
+    client.set_model_version_tag(
+        options.model_name, version.version, "leadscore.usable_signal", str(usable).lower()
+    )
+    client.set_model_version_tag(
+        options.model_name, version.version, FINGERPRINT_TAG, candidate.data.fingerprint
+    )
+    candidate.summary.update(model_version=version.version)
+    return version
+
+
+def write_run_report(
+    candidate: Candidate, options: TrainingOptions, version: RegisteredVersion
+) -> None:
+    """The HTML report and plots, logged into the active run."""
+    html_path, plots_folder = report_paths(options.report_json, options.model_name, version.version)
+    pngs = write_report(candidate.summary, candidate.evaluation, html_path, plots_folder)
+    log_report(html_path, pngs)
+    candidate.summary.update(report_html=str(html_path), plots=[str(p) for p in pngs])
+
+
+def training_result(
+    candidate: Candidate, run_id: str, version: RegisteredVersion, champion: bool
+) -> TrainingResult:
+    model, evaluation = candidate.model, candidate.evaluation
     return TrainingResult(
-        run_id=run.info.run_id,
+        run_id=run_id,
         model_uri=version.uri,
         model_version=version.version,
-        champion=decision.champion,
+        champion=champion,
         metrics=evaluation.metrics,
         baseline_metrics=evaluation.baseline_metrics,
-        rows=learned.model.metadata["rows"],
-        trees=learned.model.booster.num_trees(),
-        calibration=learned.model.calibrator.method,
-        split="time" if outer.by_time else "stratified",
-        seconds=round(time.perf_counter() - started, 2),
-        extra={k: v for k, v in summary.items() if k not in _RESULT_FIELDS},
+        rows=model.metadata["rows"],
+        trees=model.booster.num_trees(),
+        calibration=model.calibrator.method,
+        split="time" if candidate.outer.by_time else "stratified",
+        seconds=round(time.perf_counter() - candidate.started, 2),
+        extra={k: v for k, v in candidate.summary.items() if k not in _RESULT_FIELDS},
     )
 
 
@@ -168,7 +231,7 @@ def _learn(
     )
 
 
-def _tier_rule(options: TrainingOptions, frame, contract: LeadContract, source: str) -> TierRule:
+def _tier_rule(options: TrainingOptions, data: TrainingData, contract: LeadContract) -> TierRule:
     """Capacity needs the weekly lead volume, which needs created-at times of all leads."""
     if options.capacity is not None and options.tier_cutoffs:
         raise SettingError("give either --capacity or --tier-cutoffs, not both")
@@ -179,29 +242,43 @@ def _tier_rule(options: TrainingOptions, frame, contract: LeadContract, source: 
             "--capacity needs the created-at column (--time COLUMN) to know how many leads "
             "arrive a week; without one, give --tier-cutoffs A,B,C instead"
         )
-    volume = weekly_lead_volume(parse_times(frame, contract.time, source))
+    volume = weekly_lead_volume(parse_times(data.frame, contract.time, data.source))
     return TierRule(capacity=options.capacity, weekly_volume=volume)
 
 
 def _metadata(
-    learned: LearnedModel, evaluation: Evaluation, leads: LabeledLeads, outer: Split, path: Path
+    learned: LearnedModel, evaluation: Evaluation, data: TrainingData, outer: Split
 ) -> dict:
+    """What the model carries: its evaluation, what it was trained on (content fingerprint and
+    newest training lead, so a retrain compares on leads it never saw) and its drift reference."""
+    leads, model = data.leads, learned.model
+    train_frame, y_train = leads.frame.iloc[outer.train], leads.y[outer.train]
+    train_matrix = model.encoder.transform(train_frame)
     metadata = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data_sha256": file_sha256(path),
+        "data_sha256": data.file_sha256,
+        "data_fingerprint": data.fingerprint,
+        "trained_through": _newest(leads, outer.train),
         "metrics": evaluation.metrics,
         "baseline_metrics": evaluation.baseline_metrics,
         "rows": _row_counts(leads, outer.train, outer.evaluate),
-        "features": learned.model.encoder.feature_names,
-        "trees": learned.model.booster.num_trees(),
+        "features": model.encoder.feature_names,
+        "trees": model.booster.num_trees(),
         "usable_signal": evaluation.signal.usable,
+        "drift_profile": profile(
+            model.encoder, train_matrix, model.probabilities(train_matrix), float(y_train.mean())
+        ),
     }
-    value_column = learned.model.contract.value
+    value_column = model.contract.value
     if value_column:
-        metadata[DEFAULT_KEY] = default_deal_value(
-            leads.frame[value_column].iloc[outer.train], leads.y[outer.train]
-        )
+        metadata[DEFAULT_KEY] = default_deal_value(train_frame[value_column], y_train)
     return metadata
+
+
+def _newest(leads: LabeledLeads, rows: np.ndarray) -> str | None:
+    if leads.created_at is None or len(rows) == 0:
+        return None
+    return leads.created_at.iloc[rows].max().isoformat()
 
 
 def _summary(

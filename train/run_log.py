@@ -13,13 +13,13 @@ from train.model import LeadModel
 
 
 def log_training(
-    model: LeadModel, data_path: Path, evaluation: Evaluation, summary: dict, tuned: dict
+    model: LeadModel, source: str, evaluation: Evaluation, summary: dict, tuned: dict
 ) -> None:
     """Log everything known before registering; the decision is logged by `log_decision`."""
     meta = model.metadata
     mlflow.log_params(
         {
-            "data_path": str(data_path),
+            "data_path": source,
             "features": len(meta["features"]),
             "calibration": model.calibrator.method,
             "trees": meta["trees"],
@@ -39,7 +39,8 @@ def log_training(
     excluded = [f["column"] for f in summary["audit"] if f["excluded"] and f["column"]]
     mlflow.set_tags(
         {
-            "leadscore.data_sha256": meta["data_sha256"],
+            "leadscore.data_sha256": meta["data_sha256"] or "",
+            "leadscore.data_fingerprint": meta["data_fingerprint"],
             "leadscore.rows": json.dumps(meta["rows"]),
             "leadscore.audit_excluded": json.dumps(excluded),
             "leadscore.kept_columns": json.dumps(list(model.contract.keep)),
@@ -65,3 +66,20 @@ def log_report(html_path: Path, pngs: list[Path]) -> None:
     mlflow.log_artifact(str(html_path), "report")
     for png in pngs:
         mlflow.log_artifact(str(png), "plots")
+
+
+def log_retrain_decision(summary: dict, outcome: dict) -> None:
+    """The retrain's decision as tags (seen in the run list) and the full outcome (both models'
+    metrics with intervals, the reason, the drift report) as `decision.json`."""
+    log_decision(summary)
+    drifted = (outcome.get("drift") or {}).get("drifted", [])
+    mlflow.set_tags(
+        {
+            "leadscore.retrain_decision": outcome["decision"],
+            "leadscore.previous_champion": str(outcome["previous_champion"]),
+            "leadscore.drifted": json.dumps(drifted),
+        }
+    )
+    mlflow.log_dict(outcome, "decision.json")
+    if outcome.get("drift"):
+        mlflow.log_dict(outcome["drift"], "drift.json")

@@ -1,0 +1,212 @@
+"""`leadscore retrain`: a challenger trained with the same steps as `leadscore train`, judged
+against the serving champion on leads neither trained on, promoted only when the gate says so.
+
+Safety: everything happens under the registry lock, so two jobs never promote at once; the
+challenger is fully registered before any alias moves, and `promote` moves `previous` before
+`champion`, so a job killed at any point leaves `champion` where it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import mlflow
+import numpy as np
+from mlflow.entities import RunStatus
+from mlflow.tracking import MlflowClient
+
+from features.contract import LeadContract
+from train.challenge import Comparison, compare, enough_leads, unseen_by_champion
+from train.drift import PSI_WARNING, drift_report
+from train.gate import Decision, PromotionRule, decide_promotion
+from train.lock import registry_lock
+from train.model import LeadModel
+from train.pipeline import (
+    FINGERPRINT_TAG,
+    Candidate,
+    Progress,
+    TrainingOptions,
+    TrainingResult,
+    learn_candidate,
+    register_candidate,
+    training_result,
+    write_run_report,
+)
+from train.registry import CHAMPION, alias_version, load_lead_model, promote
+from train.run_log import log_retrain_decision
+from train.sources import TrainingData
+from train.tracking import configure_tracking, use_experiment
+
+log = logging.getLogger(__name__)
+
+JOB_TAG = "leadscore.job"
+RETRAIN = "retrain"
+PROMOTED, KEPT = "promoted", "kept"
+
+
+@dataclass(frozen=True)
+class RetrainOptions:
+    training: TrainingOptions = TrainingOptions()
+    rule: PromotionRule = PromotionRule()
+    lock_wait: float = 0.0
+
+
+@dataclass
+class RetrainOutcome:
+    """What the job decided and why; `--report-json` writes `to_json()`."""
+
+    decision: str
+    reason: str
+    data: dict
+    champion_version: str | None
+    usable_signal: bool = True
+    comparison: dict | None = None
+    drift: dict | None = None
+    training: TrainingResult | None = None
+
+    def to_json(self) -> dict:
+        report = self.training.to_json() if self.training else {}
+        report.update(
+            decision=self.decision,
+            reason=self.reason,
+            data=self.data,
+            previous_champion=self.champion_version,
+            usable_signal=self.usable_signal,
+            comparison=self.comparison,
+            drift=self.drift,
+        )
+        return report
+
+
+def retrain(
+    data: TrainingData,
+    contract: LeadContract,
+    options: RetrainOptions = RetrainOptions(),
+    progress: Progress = lambda step: None,
+) -> RetrainOutcome:
+    """Train a challenger on `data` and promote it only if it beats the champion."""
+    started = time.perf_counter()
+    name = options.training.model_name
+    client = configure_tracking()
+    experiment_id = use_experiment(client, options.training.experiment)
+    described = data.describe(contract)
+    with registry_lock(client, name, options.lock_wait):
+        fail_abandoned_runs(client, experiment_id)
+        champion_version = alias_version(client, name, CHAMPION)
+        if champion_version and _fingerprint(client, name, champion_version) == data.fingerprint:
+            return RetrainOutcome(
+                KEPT,
+                f"kept: the data is the same as champion version {champion_version} learnt "
+                "from (same data fingerprint); nothing new to learn, nothing registered",
+                described,
+                champion_version,
+            )
+        candidate = learn_candidate(data, contract, options.training, progress, started)
+        progress("comparing with the champion")
+        champion = (
+            load_lead_model(f"models:/{name}/{champion_version}") if champion_version else None
+        )
+        comparison, no_comparison = _compare(candidate, champion.model if champion else None)
+        if no_comparison:
+            decision = Decision(False, candidate.evaluation.signal.usable, no_comparison)
+        else:
+            decision = decide_promotion(
+                candidate.evaluation.signal,
+                candidate.evaluation.metrics,
+                options.rule,
+                comparison,
+            )
+        drift = _drift(candidate, champion.model if champion else None)
+        progress("logging to MLflow and registering")
+        with mlflow.start_run(experiment_id=experiment_id, tags={JOB_TAG: RETRAIN}) as run:
+            version = register_candidate(client, candidate, options.training)
+            if decision.champion:
+                promote(client, name, version.version)
+            outcome = RetrainOutcome(
+                PROMOTED if decision.champion else KEPT,
+                decision.reason,
+                described,
+                champion_version,
+                usable_signal=decision.usable_signal,
+                comparison=comparison.to_dict() if comparison else None,
+                drift=drift,
+            )
+            candidate.summary.update(decision=decision.to_dict())
+            log_retrain_decision(candidate.summary, outcome.to_json())
+            progress("writing the report")
+            write_run_report(candidate, options.training, version)
+        outcome.training = training_result(candidate, run.info.run_id, version, decision.champion)
+    return outcome
+
+
+def fail_abandoned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Mark retraining runs still RUNNING as FAILED: with the lock held, no live job owns them,
+    so they were left by a job that died."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{JOB_TAG}` = '{RETRAIN}' and attributes.status = 'RUNNING'",
+    )
+    for run in runs:
+        log.warning(
+            "marking run %s, left running by a retrain that died, as failed", run.info.run_id
+        )
+        client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FAILED))
+    return [run.info.run_id for run in runs]
+
+
+def _fingerprint(client: MlflowClient, name: str, version: str) -> str | None:
+    return client.get_model_version(name, version).tags.get(FINGERPRINT_TAG)
+
+
+def _compare(
+    candidate: Candidate, champion: LeadModel | None
+) -> tuple[Comparison | None, str | None]:
+    """The comparison on the evaluation leads the champion never trained on, or why there is
+    none (too few such leads)."""
+    if champion is None:
+        return None, None
+    leads, rows = candidate.data.leads, candidate.evaluation_rows
+    times = None if leads.created_at is None else leads.created_at.iloc[rows]
+    unseen = unseen_by_champion(len(rows), times, champion.metadata.get("trained_through"))
+    if times is None:
+        log.warning(
+            "no created-at column: the champion may have trained on some evaluation leads, "
+            "which flatters it; give --time COLUMN"
+        )
+    y = leads.y[rows][unseen]
+    if not enough_leads(y):
+        return None, (
+            f"kept: only {len(y)} evaluation leads are newer than the champion's training data "
+            f"(through {champion.metadata.get('trained_through')}); retrain when more outcomes "
+            "have come in"
+        )
+    frame = leads.frame.iloc[rows][unseen]
+    challenger = candidate.evaluation.probability[unseen]
+    serving = champion.probabilities(champion.encoder.transform(frame))
+    return compare(y, challenger, serving), None
+
+
+def _drift(candidate: Candidate, champion: LeadModel | None) -> dict | None:
+    """The champion's training leads against the new leads (all of them), or None without a
+    champion or a stored profile."""
+    if champion is None or "drift_profile" not in champion.metadata:
+        return None
+    leads = candidate.data.leads
+    scores = champion.probabilities(champion.encoder.transform(leads.frame))
+    report = drift_report(
+        champion.metadata["drift_profile"],
+        champion.encoder,
+        leads.frame,
+        scores,
+        float(np.mean(leads.y)),
+        ignored=champion.contract.excluded_columns,
+    )
+    if report.drifted:
+        log.warning(
+            "drift: population stability index above %s for %s",
+            PSI_WARNING,
+            ", ".join(report.drifted),
+        )
+    return report.to_json()

@@ -1,0 +1,122 @@
+"""What a model learns from: an export (with its related tables joined), the score log joined
+with the outcomes the CRM posted, or both, as one frame of leads, with what was read from where.
+
+Store rows are the leads as they were when first scored, with their newest reported outcome;
+a lead in both the export and the store keeps its store row (the newest outcome wins).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.contract import LeadContract
+from features.errors import SettingError
+from features.joins import JoinReport, read_export
+from features.labels import LabeledLeads, outcome_names, split_labeled
+from features.reading import file_sha256
+
+STORE = "store"
+STORE_ONLY_COLUMNS = ["scored_at", "model_version", "closed_at"]
+
+
+@dataclass
+class TrainingData:
+    """The leads to learn from, where they came from, and their labeled part."""
+
+    frame: pd.DataFrame
+    leads: LabeledLeads
+    source: str
+    sources: dict[str, int]
+    path: Path | None = None
+    joins: list[JoinReport] = field(default_factory=list)
+    duplicates: int = 0
+
+    @property
+    def file_sha256(self) -> str | None:
+        return file_sha256(self.path) if self.path and not self.sources.get(STORE) else None
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A content fingerprint of the labeled leads: the same leads with the same outcomes
+        give the same fingerprint, whatever the file, row order or column order."""
+        frame = self.leads.frame.reindex(sorted(self.leads.frame.columns), axis=1)
+        frame = frame.astype(object).where(frame.notna(), None).astype(str)
+        frame["__won"] = self.leads.y.astype(str)
+        rows = np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy())
+        digest = hashlib.sha256("\x1f".join(frame.columns).encode())
+        digest.update(rows.tobytes())
+        return digest.hexdigest()
+
+    def describe(self, contract: LeadContract) -> dict:
+        """Rows per source, per class (won, lost, open) and the created-at range."""
+        classes = outcome_names(self.frame, contract, self.source).value_counts()
+        times = self.leads.created_at
+        return {
+            "sources": self.sources,
+            "duplicates_resolved": self.duplicates,
+            "classes": {k: int(classes.get(k, 0)) for k in ("won", "lost", "open")},
+            "time_range": None
+            if times is None or times.isna().all()
+            else {"first": times.min().isoformat(), "last": times.max().isoformat()},
+        }
+
+
+def read_training_data(
+    contract: LeadContract, path: Path | None = None, store: pd.DataFrame | None = None
+) -> TrainingData:
+    """Read the export and/or the store snapshots, validate them against the contract and set
+    the open leads aside."""
+    contract.require_training_roles()
+    if path is None and store is None:
+        raise SettingError("no data: give an export file, --from-store, or both")
+    frames, sources, joins = [], {}, []
+    if path is not None:
+        frame, joins = read_export(path, contract)
+        frames.append(frame)
+        sources["export"] = len(frame)
+    if store is not None:
+        frames.append(store_as_export(store, contract))
+        sources[STORE] = len(store)
+    frame, duplicates = _combine(frames, contract)
+    source = " + ".join(
+        filter(None, [str(path) if path else None, "score log" if store is not None else None])
+    )
+    leads = split_labeled(frame, contract, source)
+    return TrainingData(frame, leads, source, sources, path, joins, duplicates)
+
+
+def store_as_export(snapshots: pd.DataFrame, contract: LeadContract) -> pd.DataFrame:
+    """Store snapshots in the export's column names and labels, so one contract reads both."""
+    if snapshots.empty:
+        return snapshots
+    won = contract.positive[0]
+    lost = contract.negative[0] if contract.negative else "lost"
+    frame = snapshots.drop(columns=STORE_ONLY_COLUMNS, errors="ignore")
+    frame["outcome"] = frame["outcome"].map({"won": won, "lost": lost})
+    renames = {
+        "lead_id": contract.id,
+        "outcome": contract.target,
+        "value": contract.value,
+        "loss_reason": contract.loss_reason,
+    }
+    frame = frame.drop(
+        columns=[k for k, v in renames.items() if not v and k != "lead_id"], errors="ignore"
+    )
+    frame = frame.rename(columns={k: v for k, v in renames.items() if v and k != v})
+    if contract.time and contract.time not in frame.columns:
+        frame[contract.time] = snapshots["scored_at"]
+    return frame
+
+
+def _combine(frames: list[pd.DataFrame], contract: LeadContract) -> tuple[pd.DataFrame, int]:
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frames) == 1 or not contract.id or contract.id not in frame.columns:
+        return frame, 0
+    keep = ~frame[contract.id].astype(str).duplicated(keep="last").to_numpy()
+    return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
