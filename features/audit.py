@@ -94,6 +94,15 @@ class AuditResult:
     def excluded(self) -> list[str]:
         return [f.column for f in self.findings if f.excluded and f.column is not None]
 
+    @property
+    def excluded_as_leaks(self) -> list[str]:
+        """The columns excluded because they are likely filled in after the outcome."""
+        return [
+            c
+            for c in self.excluded
+            if any(f.column == c and f.reason == LEAK_REASON for f in self.findings)
+        ]
+
     def to_list(self) -> list[dict]:
         return [f.to_dict() for f in self.findings]
 

@@ -29,7 +29,7 @@ contract_path = "../data/demo.toml"  # its lead contract; None: the one frozen i
 model_uri = "models:/leadscore@champion"
 mlflow_tracking_uri = "sqlite:///../mlflow.db"  # where `make demo` registers its model
 source_field = "lead_source"  # where leads come from; loss reasons are broken down by it
-leaky_columns = []  # fields known only after sales contact, to compare with and without
+leaky_columns = None  # fields known only after sales contact; None: those the audit excluded
 min_segment_leads = 30  # values with fewer closed leads are pooled
 stalled_factor = 3.0  # an open lead older than this many times the typical one has stalled
 recycle_csv = "../reports/recycle_candidates.csv"  # where the recycle table goes; None: nowhere
@@ -193,10 +193,13 @@ candidates.head(20)
 # ## 6. Leakage
 # Fields filled in after sales contact already know the outcome, and a new lead does not have
 # them yet: the model must not read them. This lists the fields named leaky (the parameter
-# `leaky_columns`), checks that the model reads none of them, and shows what the model would have
-# looked like with them.
+# `leaky_columns`, or else those the training audit excluded as filled in after the outcome),
+# checks that the model reads none of them, and shows what the model would have looked like with
+# them.
 
 # %%
+if leaky_columns is None:
+    leaky_columns = model.metadata.get("leaky_columns", [])
 status = model_insights.leaky_field_status(model, leads, leaky_columns)
 leakage = (
     model_insights.leakage_comparison(

@@ -265,6 +265,7 @@ def _metadata(
         "features": model.encoder.feature_names,
         "trees": model.booster.num_trees(),
         "usable_signal": evaluation.signal.usable,
+        "leaky_columns": learned.audit.excluded_as_leaks,
         "drift_profile": profile(
             model.encoder, train_matrix, model.probabilities(train_matrix), float(y_train.mean())
         ),

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from features.demo import generate_leads, write_demo
 from leadscore_cli import NO_SIGNAL_EXIT_CODE, app
-from train.registry import CHAMPION, alias_version
+from train.registry import CHAMPION, alias_version, load_lead_model
 from train.report import CHARTS
 from train.tracking import tracking_uri
 
@@ -106,6 +106,8 @@ def test_leak_is_excluded_unless_kept_and_the_choice_is_recorded(workdir):
     [finding] = [f for f in report["audit"] if f["column"] == "rep_rating"]
     assert finding["excluded"] and "rep_rating" not in report["features"]
     assert report["metrics"]["roc_auc"] < 0.9
+    model = load_lead_model(report["model_uri"]).model
+    assert model.metadata["leaky_columns"] == ["rep_rating"]
 
     kept = train(
         data,
