@@ -51,7 +51,9 @@ def read_chunks(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Ch
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
-    file = pq.ParquetFile(path)
+    # Column chunks are streamed through a small buffer: with Arrow's default pre-buffering,
+    # memory grows with every row group read, so with the file's size.
+    file = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
     total, done = max(file.metadata.num_rows, 1), 0
     for batch in file.iter_batches(batch_size=chunk_rows):
         done += batch.num_rows
