@@ -25,23 +25,11 @@ from pathlib import Path
 import httpx
 
 from features.contract import load_contract
-from features.demo import generate_leads, write_demo
+from features.demo import LEAD_FIELDS, generate_leads, write_demo
 from train.pipeline import train_from_file
 
 KEY = "benchmark-key"
-FIELDS = [
-    "lead_id",
-    "industry",
-    "company_size",
-    "job_title_level",
-    "lead_source",
-    "country",
-    "purchase_timeline",
-    "budget_status",
-    "web_visits",
-    "email_opens",
-    "demo_requested",
-]
+FIELDS = list(LEAD_FIELDS)
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

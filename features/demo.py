@@ -68,6 +68,20 @@ SIZE_DEAL_MEDIAN = {
     "1000+": 110_000,
 }
 LOSS_REASONS = ["No budget", "Timing", "Price", "Chose competitor", "No response", "Not a fit"]
+# What a CRM sends for one new demo lead: its id and the fields known before handoff.
+LEAD_FIELDS = (
+    "lead_id",
+    "industry",
+    "company_size",
+    "job_title_level",
+    "lead_source",
+    "country",
+    "purchase_timeline",
+    "budget_status",
+    "web_visits",
+    "email_opens",
+    "demo_requested",
+)
 START = pd.Timestamp("2024-01-01")
 DAYS = 730
 

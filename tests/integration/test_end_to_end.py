@@ -11,26 +11,14 @@ from fastapi.testclient import TestClient
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from features.demo import generate_leads
+from features.demo import LEAD_FIELDS, generate_leads
 from leadscore_cli import app
 from serve.app import create_app
 from serve.settings import Settings
 from train.registry import CHAMPION
 from train.tracking import tracking_uri
 
-FIELDS = [
-    "lead_id",
-    "industry",
-    "company_size",
-    "job_title_level",
-    "lead_source",
-    "country",
-    "purchase_timeline",
-    "budget_status",
-    "web_visits",
-    "email_opens",
-    "demo_requested",
-]
+FIELDS = list(LEAD_FIELDS)
 
 
 def new_leads(n: int = 40) -> pd.DataFrame:

@@ -6,25 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.demo import generate_leads
+from features.demo import LEAD_FIELDS, generate_leads
 from features.errors import InvalidLeadsError
 from train.deal_value import DEFAULT_KEY, deal_values, default_deal_value
 from train.reasons import Reason, explain
 from train.registry import load_lead_model
 
-FIELDS = [
-    "lead_id",
-    "industry",
-    "company_size",
-    "job_title_level",
-    "lead_source",
-    "country",
-    "purchase_timeline",
-    "budget_status",
-    "web_visits",
-    "email_opens",
-    "demo_requested",
-]
+FIELDS = list(LEAD_FIELDS)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from features.audit import LEAK_REASON, audit_export
 from features.contract import LeadContract
-from features.demo import generate_leads
+from features.demo import LEAD_FIELDS, generate_leads
 from features.errors import ContractError
 
 CONTRACT = LeadContract(
@@ -20,18 +20,7 @@ CONTRACT = LeadContract(
     pii=("contact_name", "contact_email"),
     na_values=("Select", "-1"),
 )
-HONEST = [
-    "industry",
-    "company_size",
-    "job_title_level",
-    "lead_source",
-    "country",
-    "purchase_timeline",
-    "budget_status",
-    "web_visits",
-    "email_opens",
-    "demo_requested",
-]
+HONEST = list(LEAD_FIELDS[1:])
 
 
 def closed_leads(rows: int = 3000, seed: int = 5):
