@@ -20,6 +20,19 @@ from features.demo import write_demo
 from leadscore_cli import app
 
 DEMO_ROWS = 4000
+# A lead every demo model should rank high: the fields a CRM sends, before handoff.
+STRONG_LEAD = {
+    "lead_id": "N1",
+    "industry": "Software",
+    "company_size": "201-1000",
+    "job_title_level": "VP",
+    "lead_source": "Referral",
+    "purchase_timeline": "0-3 months",
+    "budget_status": "Approved",
+    "web_visits": 9,
+    "email_opens": 12,
+    "demo_requested": "yes",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -124,14 +137,19 @@ def running_server(trained_model: TrainedModel) -> Iterator[str]:
 
 
 def wait_until_up(server: ServerProcess, path: str = "/ready", timeout: float = 90) -> None:
+    wait_for_url(f"{server.base}{path}", server.process, server.log, timeout)
+
+
+def wait_for_url(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Poll `url` until it answers 200; fail with the process's output if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"server exited: {server.output()}")
+        if process.poll() is not None:
+            raise AssertionError(f"{url}: server exited: {log.read_text(errors='replace')}")
         try:
-            if httpx.get(f"{server.base}{path}", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"server at {server.base} not up after {timeout} s: {server.output()}")
+    raise AssertionError(f"{url} not up after {timeout} s: {log.read_text(errors='replace')}")

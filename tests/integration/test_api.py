@@ -5,19 +5,9 @@ from fastapi.testclient import TestClient
 
 from serve.app import create_app
 from serve.settings import Settings
+from tests.conftest import STRONG_LEAD
 
-LEAD = {
-    "lead_id": "N1",
-    "industry": "Software",
-    "company_size": "201-1000",
-    "job_title_level": "VP",
-    "lead_source": "Referral",
-    "purchase_timeline": "0-3 months",
-    "budget_status": "Approved",
-    "web_visits": 9,
-    "email_opens": 12,
-    "demo_requested": "yes",
-}
+LEAD = STRONG_LEAD
 
 
 @pytest.fixture

@@ -11,22 +11,14 @@ from fastapi.testclient import TestClient
 from serve.app import create_app
 from serve.settings import Settings
 from serve.store.tables import outcomes, score_log
+from tests.conftest import STRONG_LEAD
 from train.reasons import explain
 from train.registry import load_lead_model
 
 KEY = "test-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 LEAD = {
-    "lead_id": "N1",
-    "industry": "Software",
-    "company_size": "201-1000",
-    "job_title_level": "VP",
-    "lead_source": "Referral",
-    "purchase_timeline": "0-3 months",
-    "budget_status": "Approved",
-    "web_visits": 9,
-    "email_opens": 12,
-    "demo_requested": "yes",
+    **STRONG_LEAD,
     "contact_email": "jane.doe@private.example",
 }
 WEAK = {**LEAD, "lead_id": "N2", "lead_source": "Cold Outbound", "budget_status": "None"}

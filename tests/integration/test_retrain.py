@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
@@ -26,7 +25,7 @@ from serve.settings import load_settings
 from serve.store.database import open_store
 from serve.store.outcomes import Outcome, record_outcomes
 from serve.store.score_log import ScoreLog
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_url
 from train.lock import lock_name, registry_lock
 from train.registry import CHAMPION, PREVIOUS, alias_version
 from train.retrain import JOB_TAG, RETRAIN, fail_abandoned_runs
@@ -186,26 +185,12 @@ def mlflow_server(tmp_path, monkeypatch):
         server = subprocess.Popen(command, stdout=out, stderr=out, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_server(server, base, log)
+        wait_for_url(f"{base}/health", server, log, timeout=120)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", base)
         yield base
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-
-
-def wait_for_server(server: subprocess.Popen, base: str, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"mlflow server exited: {log.read_text()}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"mlflow server not up after {timeout} s: {log.read_text()}")
 
 
 @pytest.mark.slow
