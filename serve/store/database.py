@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "leadscore_alembic_version"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+DIALECTS = ("sqlite", "postgresql")
 
 
 class StoreError(LeadscoreError):
@@ -27,13 +28,15 @@ class StoreError(LeadscoreError):
 
 
 def create_store_engine(url: str) -> sa.Engine:
-    """An engine for the store; `postgresql://` URLs use psycopg 3."""
+    """An engine for the store: SQLite, or PostgreSQL through psycopg 3."""
     try:
         parsed = make_url(url)
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() not in DIALECTS:
+            raise ValueError(f"the store is {' or '.join(DIALECTS)}, not {parsed.drivername}")
         engine = sa.create_engine(parsed, json_serializer=_json_text, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise StoreError(
             f"LEADSCORE_DATABASE_URL {url!r} cannot be used ({exc}); give a URL such as "
             "sqlite:///leadscore.db or postgresql://user:password@host/database"

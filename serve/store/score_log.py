@@ -1,38 +1,47 @@
 """The score log: every lead the API scored, as received (PII removed), with its probability,
-the model version and the time. Appending is all the request path does; a thread of its own
-writes the rows in batches, and `close` writes whatever is left, so a clean shutdown loses none.
+the model version and the time.
+
+The request path turns its leads into one JSON array of rows (orjson, in C: microseconds) and
+queues the bytes. A thread of its own writes the queue every `flush_seconds` with one
+`INSERT ... SELECT` per few megabytes, in which the database itself splits the JSON. That way
+the writer holds Python's GIL for almost nothing: background Python work on the GIL is what
+stretched the API's tail latency. `close` writes whatever is left, so a clean shutdown loses none.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from serve.store.tables import score_log
-
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class _ScoredBatch:
-    """One request's leads as queued; `scored_at` is a Unix time (cheaper to take than a
-    datetime on the request path)."""
-
-    records: Sequence[Mapping[str, Any]]
-    lead_ids: Sequence[str | None]
-    probabilities: Sequence[float]
-    model_version: str | None
-    pii: frozenset[str]
-    scored_at: float
+# Each row is [lead_id, fields, probability, model_version, scored_at]; `scored_at` is naive UTC
+# text in the form SQLAlchemy keeps SQLite datetimes in (PostgreSQL reads it as a timestamp).
+_INSERT_FROM_JSON = {
+    "sqlite": """
+        INSERT INTO score_log (lead_id, fields, probability, model_version, scored_at)
+        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+               json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+               json_extract(value, '$[4]')
+        FROM json_each(:rows)
+    """,
+    "postgresql": """
+        INSERT INTO score_log (lead_id, fields, probability, model_version, scored_at)
+        SELECT value ->> 0, value -> 1, (value ->> 2)::float8, value ->> 3,
+               (value ->> 4)::timestamp
+        FROM json_array_elements(CAST(:rows AS json))
+    """,
+}
+STATEMENT_BYTES = 4 * 1024 * 1024
 
 
 class ScoreLog:
@@ -40,9 +49,9 @@ class ScoreLog:
 
     def __init__(self, engine: sa.Engine, flush_seconds: float = 1.0) -> None:
         self._engine = engine
-        self._insert = _DriverInsert(engine.dialect)
+        self._insert = sa.text(_INSERT_FROM_JSON[engine.dialect.name])
         self._flush_seconds = flush_seconds
-        self._pending: deque[_ScoredBatch] = deque()
+        self._pending: deque[tuple[bytes, int]] = deque()
         self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,29 +68,39 @@ class ScoreLog:
         model_version: str | None,
         pii: Collection[str],
     ) -> None:
-        """Queue one request's leads; cheap enough for the request path."""
-        self._pending.append(
-            _ScoredBatch(
-                records, lead_ids, probabilities, model_version, frozenset(pii), time.time()
+        """Queue one request's leads as JSON; cheap enough for the request path."""
+        if not records:
+            return
+        pii = frozenset(pii)
+        scored_at = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        rows = [
+            [
+                lead_id,
+                record if pii.isdisjoint(record) else _without(record, pii),
+                probability,
+                model_version,
+                scored_at,
+            ]
+            for record, lead_id, probability in zip(
+                records, lead_ids, np.asarray(probabilities, dtype=float).tolist(), strict=True
             )
-        )
+        ]
+        self._pending.append((orjson.dumps(rows), len(rows)))
 
     def flush(self) -> int:
         """Write every queued lead now; returns how many rows were written."""
         with self._flushing:
-            batches = []
+            written = 0
             while self._pending:
-                batches.append(self._pending.popleft())
-            rows = [row for batch in batches for row in self._insert.rows(batch)]
-            if not rows:
-                return 0
-            try:
-                with self._engine.begin() as connection:
-                    connection.exec_driver_sql(self._insert.sql, rows)
-            except SQLAlchemyError as exc:
-                log.error("score log: %d rows not written: %s", len(rows), type(exc).__name__)
-                return 0
-            return len(rows)
+                payload, count = self._next_statement()
+                try:
+                    with self._engine.begin() as connection:
+                        connection.execute(self._insert, {"rows": payload})
+                except SQLAlchemyError as exc:
+                    log.error("score log: %d rows not written: %s", count, type(exc).__name__)
+                    continue
+                written += count
+            return written
 
     def close(self) -> None:
         """Stop the writer thread and write what is left."""
@@ -90,49 +109,20 @@ class ScoreLog:
             self._thread.join()
         self.flush()
 
+    def _next_statement(self) -> tuple[str, int]:
+        """Queued arrays joined into one, up to about STATEMENT_BYTES."""
+        parts, size, count = [], 0, 0
+        while self._pending and (not parts or size < STATEMENT_BYTES):
+            array, rows = self._pending.popleft()
+            parts.append(array[1:-1])
+            size += len(array)
+            count += rows
+        return "[" + b",".join(parts).decode() + "]", count
+
     def _run(self) -> None:
         while not self._stop.wait(self._flush_seconds):
             self.flush()
 
 
-class _DriverInsert:
-    """The score-log insert handed to the database driver as it is: SQLAlchemy compiles it for
-    the dialect and supplies its type conversions, but applying them row by row through
-    SQLAlchemy costs more than the insert itself. The time is converted once per batch."""
-
-    COLUMNS = ("lead_id", "fields", "probability", "model_version", "scored_at")
-
-    def __init__(self, dialect: sa.Dialect) -> None:
-        compiled = score_log.insert().compile(dialect=dialect, column_keys=list(self.COLUMNS))
-        self.sql = str(compiled)
-        self._order = compiled.positiontup if compiled.positional else None
-        self._to_json = self._converter(dialect, "fields")
-        self._to_time = self._converter(dialect, "scored_at")
-
-    @staticmethod
-    def _converter(dialect: sa.Dialect, column: str):
-        column_type = score_log.c[column].type.dialect_impl(dialect)
-        return column_type.bind_processor(dialect) or (lambda value: value)
-
-    def rows(self, batch: _ScoredBatch) -> list:
-        scored_at = self._to_time(datetime.fromtimestamp(batch.scored_at, UTC).replace(tzinfo=None))
-        pii = batch.pii
-        rows = [
-            {
-                "lead_id": lead_id,
-                "fields": self._to_json(
-                    record
-                    if pii.isdisjoint(record)
-                    else {k: v for k, v in record.items() if k not in pii}
-                ),
-                "probability": probability,
-                "model_version": batch.model_version,
-                "scored_at": scored_at,
-            }
-            for record, lead_id, probability in zip(
-                batch.records, batch.lead_ids, list(map(float, batch.probabilities)), strict=True
-            )
-        ]
-        if self._order is None:
-            return rows
-        return [tuple(row[key] for key in self._order) for row in rows]
+def _without(record: Mapping[str, Any], pii: Collection[str]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in pii}

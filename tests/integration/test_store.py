@@ -93,6 +93,7 @@ def test_concurrent_writers_of_the_same_outcome_store_it_once(engine):
 def test_score_log_writes_everything_on_close_without_pii(engine):
     log = ScoreLog(engine, flush_seconds=60)
     log.start()
+    before = datetime.now(UTC).replace(tzinfo=None)
     log.record(
         [{"lead_id": "A", "industry": "Retail", "email": "a@x.example"}, {"web_visits": 3}],
         ["A", None],
@@ -108,6 +109,32 @@ def test_score_log_writes_everything_on_close_without_pii(engine):
         (None, 0.5, "7"),
     ]
     assert rows[0].fields == {"lead_id": "A", "industry": "Retail"}
+    assert rows[1].fields == {"web_visits": 3}
+    assert before <= rows[0].scored_at <= datetime.now(UTC).replace(tzinfo=None)
+
+
+def test_score_log_keeps_every_value_as_sent_across_statements(engine, monkeypatch):
+    """Leads are written as received, in order, however many statements a flush takes."""
+    monkeypatch.setattr("serve.store.score_log.STATEMENT_BYTES", 200)
+    leads = [
+        {
+            "lead_id": f"L{i}",
+            "note": "Zürich \"big\" 'deal'",
+            "visits": i,
+            "share": i / 3,
+            "demo": i % 2 == 0,
+            "budget": None,
+        }
+        for i in range(40)
+    ]
+    log = ScoreLog(engine)
+    for lead in leads:
+        log.record([lead], [lead["lead_id"]], [1 / 7], None, ())
+    assert log.flush() == 40
+    rows = rows_of(engine, score_log)
+    assert [r.fields for r in rows] == leads
+    assert [list(r.fields) for r in rows] == [list(lead) for lead in leads]  # field order kept
+    assert all(r.probability == 1 / 7 and r.model_version is None for r in rows)
 
 
 def test_snapshots_join_the_first_score_with_the_newest_outcome(engine):
@@ -133,5 +160,7 @@ def test_snapshots_join_the_first_score_with_the_newest_outcome(engine):
 def test_a_bad_url_is_a_clear_error():
     with pytest.raises(StoreError, match="LEADSCORE_DATABASE_URL"):
         create_store_engine("nonsense://")
+    with pytest.raises(StoreError, match="sqlite or postgresql, not mysql"):
+        create_store_engine("mysql://user:password@host/leads")
     with pytest.raises(StoreError, match="cannot be migrated"):
         upgrade(create_store_engine("postgresql://nobody:x@127.0.0.1:1/none"))
