@@ -96,3 +96,25 @@ def test_frames_of_mixed_json_values_are_encoded_as_records_are(encoder):
     ]
     frame = pd.DataFrame(records, dtype=object)
     np.testing.assert_array_equal(encoder.transform(frame), encoder.encode_records(records))
+
+
+def test_values_spelled_as_the_encoder_spells_them_take_no_other_meaning(encoder):
+    """JSON leads mostly send canonical text and plain numbers, which skip conversion; the
+    result must be what the converted spelling gives."""
+    exact = [
+        {"industry": "Select", "demo_requested": "no", "web_visits": 2**60, "email_opens": -1},
+        {"industry": "Software", "demo_requested": "Select", "web_visits": 2.5, "company_size": ""},
+    ]
+    spelled_otherwise = [
+        {
+            "industry": " Select",
+            "demo_requested": "NO",
+            "web_visits": str(2**60),
+            "email_opens": "-1",
+        },
+        {"industry": "Software ", "demo_requested": " Select ", "web_visits": "2.5"},
+    ]
+    rows = encoder.encode_records(exact)
+    np.testing.assert_array_equal(rows, encoder.encode_records(spelled_otherwise))
+    assert np.isnan(rows[0, [0, 3]]).all() and rows[0, 4] == 0.0 and rows[0, 2] == float(2**60)
+    assert np.isnan(rows[1, [1, 4]]).all()
