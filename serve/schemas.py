@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from serve.store.times import as_naive_utc
 
 INT64 = 2**63
 FieldValue = str | Annotated[int, Field(ge=-INT64, lt=INT64)] | float | bool | None
@@ -60,6 +62,18 @@ class OutcomeIn(BaseModel):
     loss_reason: str | None = Field(None, max_length=2000)
     value: float | None = Field(None, ge=0, description="deal value")
     closed_at: datetime | None = Field(None, description="ISO 8601; without a zone, UTC")
+
+    @field_validator("closed_at")
+    @classmethod
+    def _as_naive_utc(cls, moment: datetime | None) -> datetime | None:
+        """Converted to UTC here, so that a time with no UTC equivalent (the first or last
+        moment of the calendar with an offset) is a 422 naming the field, not a failure later."""
+        if moment is None:
+            return None
+        try:
+            return as_naive_utc(moment)
+        except OverflowError:
+            raise ValueError("the time is outside the calendar once converted to UTC") from None
 
 
 class OutcomesRequest(BaseModel):

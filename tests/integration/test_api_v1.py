@@ -206,10 +206,14 @@ def test_outcomes_are_stored_once_and_changes_kept(client, settings):
         {"outcomes": [{"lead_id": "", "outcome": "won"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "value": -1}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "closed_at": "yesterday"}]},
+        {"outcomes": [{"lead_id": "N1", "outcome": "lost", "closed_at": "0001-01-01T00:01+02:00"}]},
+        {"outcomes": [{"lead_id": "N1", "outcome": "won", "closed_at": "9999-12-31T23:59-01:00"}]},
     ],
 )
 def test_bad_outcomes_are_422(client, body):
-    assert client.post("/v1/outcomes", json=body, headers=AUTH).status_code == 422
+    answer = client.post("/v1/outcomes", json=body, headers=AUTH)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][:2] == ["body", "outcomes"]
 
 
 def test_every_scored_lead_is_logged_without_pii_and_pii_never_reaches_the_logs(settings, caplog):
