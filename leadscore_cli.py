@@ -293,6 +293,13 @@ def score(
     spark_master: Annotated[str, typer.Option(help="Spark master URL (spark engine)")] = (
         "local[*]"
     ),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="lead contract whose [tables.*] are joined (pandas engine); default: the "
+            "tables the model was trained with"
+        ),
+    ] = None,
 ) -> None:
     """Add probability, score (0-100) and tier (A-D) to every lead of a file."""
     with user_errors():
@@ -301,10 +308,12 @@ def score(
 
             rows = score_with_spark(data, out, model, spark_master)
         else:
+            from features.contract import load_contract
             from train.scoring import score_file
 
+            tables = load_contract(config).tables if config else None
             with _share_bar("scoring") as report:
-                rows = score_file(data, out, model, chunk_rows, progress=report)
+                rows = score_file(data, out, model, chunk_rows, report, tables)
     typer.echo(f"scored {rows} leads into {out}")
 
 

@@ -9,7 +9,7 @@ join would multiply those leads; the first row of each key is used).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +22,8 @@ from features.values import canonical_text_series
 log = logging.getLogger(__name__)
 
 EXAMPLES = 5
+# Where a model keeps, per joined table, the name each table column had in its training leads.
+JOINED_COLUMNS_KEY = "joined_columns"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class JoinReport:
     remapped: int
     duplicate_keys: int
     multiplied_rows: int
-    columns_added: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # table column -> name in the leads
     unmatched_examples: list[str] = field(default_factory=list)
 
     @property
@@ -69,6 +71,16 @@ class JoinReport:
     def to_dict(self) -> dict:
         return {**asdict(self), "problems": self.problems}
 
+    def __add__(self, other: JoinReport) -> JoinReport:
+        """The report of one join done in two parts (chunks of the same leads file)."""
+        counted = ("leads", "matched", "unmatched", "missing_key", "remapped", "multiplied_rows")
+        examples = list(dict.fromkeys(self.unmatched_examples + other.unmatched_examples))
+        return replace(
+            self,
+            **{name: getattr(self, name) + getattr(other, name) for name in counted},
+            unmatched_examples=examples[:EXAMPLES],
+        )
+
 
 def read_export(path: Path, contract: LeadContract) -> tuple[pd.DataFrame, list[JoinReport]]:
     """The leads file with every related table of the contract joined on, and what each join
@@ -76,63 +88,76 @@ def read_export(path: Path, contract: LeadContract) -> tuple[pd.DataFrame, list[
     frame = read_table(path, contract.na_values)
     reports = []
     for table in contract.tables:
-        frame, report = join_table(frame, table, contract.na_values, source=str(path))
+        frame, report = Lookup.read(table, contract.na_values).join(frame, source=str(path))
         reports.append(report)
         for problem in report.problems:
             log.warning("join of %s: %s", table.name, problem)
     return frame, reports
 
 
-def join_table(
-    leads: pd.DataFrame, table: RelatedTable, na_values: tuple[str, ...], source: str
-) -> tuple[pd.DataFrame, JoinReport]:
-    """Look up each lead's row of `table`; the leads keep their order, index and count."""
-    related = read_table(Path(table.path), na_values)
-    _check_join_columns(leads, related, table, source)
-    lead_keys = canonical_text_series(leads[table.on])
-    remapped = int(lead_keys.isin(list(table.mapping)).sum())
-    lead_keys = lead_keys.replace(table.mapping)
-    table_keys = canonical_text_series(related[table.key])
-    duplicated = table_keys.duplicated(keep="first") & table_keys.notna()
-    rows_per_key = table_keys[table_keys.notna()].value_counts()
-    extra_per_key = (rows_per_key - 1)[rows_per_key > 1]
-    lookup = related.loc[~duplicated & table_keys.notna()].drop(columns=[table.key])
-    lookup.index = table_keys[lookup.index].to_numpy()
-    renamed = {c: c if c not in leads.columns else f"{table.name}_{c}" for c in lookup.columns}
-    lookup = lookup.rename(columns=renamed)
-    added = lookup.reindex(lead_keys.to_numpy())
-    added.index = leads.index
-    has_key = lead_keys.notna()
-    found = has_key & lead_keys.isin(lookup.index)
-    unmatched = has_key & ~found
-    report = JoinReport(
-        table=table.name,
-        on=table.on,
-        key=table.key,
-        leads=len(leads),
-        table_rows=len(related),
-        matched=int(found.sum()),
-        unmatched=int(unmatched.sum()),
-        missing_key=int((~has_key).sum()),
-        remapped=remapped,
-        duplicate_keys=len(extra_per_key),
-        multiplied_rows=int(lead_keys.map(extra_per_key).fillna(0).sum()),
-        columns_added=list(lookup.columns),
-        unmatched_examples=[str(v) for v in lead_keys[unmatched].unique()[:EXAMPLES]],
-    )
-    return pd.concat([leads, added], axis=1), report
+@dataclass
+class Lookup:
+    """A related table read once and indexed by its key, to join onto the leads at once or onto
+    one chunk of them after another."""
 
+    table: RelatedTable
+    rows: pd.DataFrame  # one row per key (the first), indexed by the key's canonical text
+    table_rows: int
+    extra_rows_per_key: pd.Series  # keys on several rows: how many rows beyond the first
 
-def _check_join_columns(
-    leads: pd.DataFrame, related: pd.DataFrame, table: RelatedTable, source: str
-) -> None:
-    if table.on not in leads.columns:
-        raise DataError(
-            f"{source}: table '{table.name}' joins on '{table.on}', which is not a column of the "
-            f"leads; the columns are: {', '.join(map(str, leads.columns))}"
+    @classmethod
+    def read(cls, table: RelatedTable, na_values: tuple[str, ...]) -> Lookup:
+        related = read_table(Path(table.path), na_values)
+        if table.key not in related.columns:
+            raise DataError(
+                f"{table.path}: key column '{table.key}' of table '{table.name}' is not in the "
+                f"file; the columns are: {', '.join(map(str, related.columns))}; "
+                'set key = "COLUMN"'
+            )
+        keys = canonical_text_series(related[table.key])
+        duplicated = keys.duplicated(keep="first") & keys.notna()
+        rows_per_key = keys[keys.notna()].value_counts()
+        rows = related.loc[~duplicated & keys.notna()].drop(columns=[table.key])
+        rows.index = keys[rows.index].to_numpy()
+        return cls(table, rows, len(related), (rows_per_key - 1)[rows_per_key > 1])
+
+    def join(
+        self, leads: pd.DataFrame, source: str, names: dict[str, str] | None = None
+    ) -> tuple[pd.DataFrame, JoinReport]:
+        """Look up each lead's row; the leads keep their order, index and count. With `names`
+        (table column -> name, as a model learnt them) only those columns are added; otherwise
+        all, those clashing with a lead column prefixed with the table's name."""
+        table = self.table
+        if table.on not in leads.columns:
+            raise DataError(
+                f"{source}: table '{table.name}' joins on '{table.on}', which is not a column of "
+                f"the leads; the columns are: {', '.join(map(str, leads.columns))}"
+            )
+        if names is None:
+            names = {c: f"{table.name}_{c}" if c in leads.columns else c for c in self.rows.columns}
+        else:
+            names = {c: name for c, name in names.items() if c in self.rows.columns}
+        lead_keys = canonical_text_series(leads[table.on])
+        remapped = int(lead_keys.isin(list(table.mapping)).sum())
+        lead_keys = lead_keys.replace(table.mapping)
+        added = self.rows[list(names)].rename(columns=names).reindex(lead_keys.to_numpy())
+        added.index = leads.index
+        has_key = lead_keys.notna()
+        found = has_key & lead_keys.isin(self.rows.index)
+        unmatched = has_key & ~found
+        report = JoinReport(
+            table=table.name,
+            on=table.on,
+            key=table.key,
+            leads=len(leads),
+            table_rows=self.table_rows,
+            matched=int(found.sum()),
+            unmatched=int(unmatched.sum()),
+            missing_key=int((~has_key).sum()),
+            remapped=remapped,
+            duplicate_keys=len(self.extra_rows_per_key),
+            multiplied_rows=int(lead_keys.map(self.extra_rows_per_key).fillna(0).sum()),
+            columns=names,
+            unmatched_examples=[str(v) for v in lead_keys[unmatched].unique()[:EXAMPLES]],
         )
-    if table.key not in related.columns:
-        raise DataError(
-            f"{table.path}: key column '{table.key}' of table '{table.name}' is not in the file; "
-            f'the columns are: {", ".join(map(str, related.columns))}; set key = "COLUMN"'
-        )
+        return pd.concat([leads, added], axis=1), report

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from features.contract import LeadContract
 from features.errors import SettingError
-from features.joins import JoinReport
+from features.joins import JOINED_COLUMNS_KEY, JoinReport
 from features.labels import LabeledLeads, parse_times
 from train.deal_value import DEFAULT_KEY, default_deal_value
 from train.drift import profile
@@ -270,6 +270,8 @@ def _metadata(
             model.encoder, train_matrix, model.probabilities(train_matrix), float(y_train.mean())
         ),
     }
+    if data.joins:  # scoring joins the same tables and must name their columns alike
+        metadata[JOINED_COLUMNS_KEY] = {join.table: join.columns for join in data.joins}
     value_column = model.contract.value
     if value_column:
         metadata[DEFAULT_KEY] = default_deal_value(train_frame[value_column], y_train)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import mlflow.pyfunc
 
-from features.errors import DataError, LeadscoreError
+from features.errors import DataError, LeadscoreError, SettingError
 from features.reading import atomic_output
 from train.registry import load_lead_model
 from train.scoring import SCORE_COLUMNS
@@ -37,6 +37,12 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
     _check_parquet(data, "input")
     _check_parquet(out, "output")
     loaded = load_lead_model(model_uri)
+    if loaded.model.contract.tables:
+        joined = ", ".join(table.name for table in loaded.model.contract.tables)
+        raise SettingError(
+            f"{loaded.uri} learnt from joined tables ({joined}); the spark engine scores one "
+            "table: join them onto the leads first, or use --engine pandas, which joins them"
+        )
     with spark_session(master) as spark:
         leads = spark.read.parquet(str(data))
         fields = [name for name in loaded.model.encoder.feature_names if name in leads.columns]

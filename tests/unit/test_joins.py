@@ -5,7 +5,7 @@ import pytest
 
 from features.contract import LeadContract, load_contract
 from features.errors import ContractError, DataError
-from features.joins import read_export
+from features.joins import Lookup, read_export
 
 
 def write_export(tmp_path, products: pd.DataFrame) -> LeadContract:
@@ -81,3 +81,14 @@ def test_join_column_absent_is_named(tmp_path):
     contract = write_export(tmp_path, PRODUCTS.rename(columns={"product": "name"}))
     with pytest.raises(DataError, match="key column 'product' of table 'products'"):
         read_export(tmp_path / "leads.csv", contract)
+
+
+def test_a_join_done_chunk_by_chunk_reports_what_the_whole_join_does(tmp_path):
+    doubled = pd.concat([PRODUCTS, PRODUCTS.iloc[[1]]])
+    contract = write_export(tmp_path, doubled)
+    leads = pd.read_csv(tmp_path / "leads.csv")
+    lookup = Lookup.read(contract.tables[0], contract.na_values)
+    whole, report = lookup.join(leads, "leads.csv")
+    first, second = lookup.join(leads[:2], "leads.csv"), lookup.join(leads[2:], "leads.csv")
+    pd.testing.assert_frame_equal(pd.concat([first[0], second[0]]), whole)
+    assert first[1] + second[1] == report
