@@ -67,7 +67,7 @@ def _scored_chunks(
 
 
 def score_table(
-    model: LeadModel, table: pa.Table, lookups: Sequence[Lookup] = (), source: str = "leads"
+    model: LeadModel, table: pa.Table, lookups: Sequence[Lookup], source: str
 ) -> tuple[pa.Table, list[JoinReport]]:
     """The table with probability, score and tier appended, and what each join did. The model
     reads only its fields (and the keys of the tables it joins)."""

@@ -4,8 +4,9 @@ the model version and the time.
 The request path turns its leads into one JSON array of rows (orjson, in C: microseconds) and
 queues the bytes. A thread of its own writes the queue every `flush_seconds` with one
 `INSERT ... SELECT` per few megabytes, in which the database itself splits the JSON. That way
-the writer holds Python's GIL for almost nothing: background Python work on the GIL is what
-stretched the API's tail latency. `close` writes whatever is left, so a clean shutdown loses none.
+the writer holds Python's GIL for almost nothing: Python work in a background thread would stall
+every request in flight, and show in the API's tail latency. `close` writes whatever is left, so
+a clean shutdown loses none.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
+
+from serve.store.times import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class ScoreLog:
         if not records:
             return
         pii = frozenset(pii)
-        scored_at = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        scored_at = utc_now().isoformat(" ", "microseconds")
         rows = [
             [
                 lead_id,
