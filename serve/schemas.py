@@ -63,6 +63,14 @@ class OutcomeIn(BaseModel):
     value: float | None = Field(None, ge=0, description="deal value")
     closed_at: datetime | None = Field(None, description="ISO 8601; without a zone, UTC")
 
+    @field_validator("lead_id", "loss_reason")
+    @classmethod
+    def _no_nul(cls, text: str | None) -> str | None:
+        """PostgreSQL stores no NUL character in text: refused here rather than by the store."""
+        if text is not None and "\x00" in text:
+            raise ValueError("contains the NUL character (\\u0000); remove it")
+        return text
+
     @field_validator("closed_at")
     @classmethod
     def _as_naive_utc(cls, moment: datetime | None) -> datetime | None:

@@ -94,14 +94,7 @@ class ScoreLog:
         with self._flushing:
             written = 0
             while self._pending:
-                payload, count = self._next_statement()
-                try:
-                    with self._engine.begin() as connection:
-                        connection.execute(self._insert, {"rows": payload})
-                except SQLAlchemyError as exc:
-                    log.error("score log: %d rows not written: %s", count, type(exc).__name__)
-                    continue
-                written += count
+                written += self._write(self._next_statement())
             return written
 
     def close(self) -> None:
@@ -111,15 +104,29 @@ class ScoreLog:
             self._thread.join()
         self.flush()
 
-    def _next_statement(self) -> tuple[str, int]:
-        """Queued arrays joined into one, up to about STATEMENT_BYTES."""
-        parts, size, count = [], 0, 0
-        while self._pending and (not parts or size < STATEMENT_BYTES):
-            array, rows = self._pending.popleft()
-            parts.append(array[1:-1])
-            size += len(array)
-            count += rows
-        return "[" + b",".join(parts).decode() + "]", count
+    def _next_statement(self) -> list[tuple[bytes, int]]:
+        """Queued requests for one statement: up to about STATEMENT_BYTES of JSON."""
+        arrays, size = [], 0
+        while self._pending and (not arrays or size < STATEMENT_BYTES):
+            arrays.append(self._pending.popleft())
+            size += len(arrays[-1][0])
+        return arrays
+
+    def _write(self, arrays: list[tuple[bytes, int]]) -> int:
+        """One statement for all the requests' rows. Should the database refuse it, one per
+        request, so that a lead it cannot store (PostgreSQL takes no NUL character in a lead
+        id) costs only its own request's rows."""
+        rows = sum(count for _, count in arrays)
+        payload = "[" + b",".join(array[1:-1] for array, _ in arrays).decode() + "]"
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(self._insert, {"rows": payload})
+        except SQLAlchemyError as exc:
+            if len(arrays) > 1:
+                return sum(self._write([array]) for array in arrays)
+            log.error("score log: %d rows not written: %s", rows, type(exc).__name__)
+            return 0
+        return rows
 
     def _run(self) -> None:
         while not self._stop.wait(self._flush_seconds):

@@ -206,6 +206,7 @@ def test_outcomes_are_stored_once_and_changes_kept(client, settings):
         {"outcomes": [{"lead_id": "", "outcome": "won"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "value": -1}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "closed_at": "yesterday"}]},
+        {"outcomes": [{"lead_id": "N\u0000", "outcome": "won"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "lost", "closed_at": "0001-01-01T00:01+02:00"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "closed_at": "9999-12-31T23:59-01:00"}]},
     ],

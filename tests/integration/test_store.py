@@ -4,6 +4,7 @@ PostgreSQL runs when LEADSCORE_TEST_POSTGRES_URL names a database the tests may 
 (`.ci/run` sets one up); otherwise those cases are skipped.
 """
 
+import math
 import os
 import threading
 from datetime import UTC, datetime
@@ -135,6 +136,15 @@ def test_score_log_keeps_every_value_as_sent_across_statements(engine, monkeypat
     assert [r.fields for r in rows] == leads
     assert [list(r.fields) for r in rows] == [list(lead) for lead in leads]  # field order kept
     assert all(r.probability == 1 / 7 and r.model_version is None for r in rows)
+
+
+def test_a_row_the_database_refuses_costs_only_its_own_requests_rows(engine):
+    log = ScoreLog(engine)
+    log.record([{"lead_id": "A"}], ["A"], [0.2], "1", ())
+    log.record([{"lead_id": "B"}], ["B"], [math.nan], "1", ())  # no probability: refused
+    log.record([{"lead_id": "C"}, {"lead_id": "D"}], ["C", "D"], [0.3, 0.4], "1", ())
+    assert log.flush() == 3
+    assert [r.lead_id for r in rows_of(engine, score_log)] == ["A", "C", "D"]
 
 
 def test_snapshots_join_the_first_score_with_the_newest_outcome(engine):
