@@ -29,13 +29,15 @@ def read_json_leads(body: bytes) -> list[dict[str, Any]]:
     """A plain check for the common, valid body; pydantic for any other, so that a bad body
     gets its field-level errors (both accept and produce exactly the same leads)."""
     leads = _plain_leads(body)
-    if leads is not None:
-        return leads
-    try:
-        return ScoreRequest.model_validate_json(body).leads
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False)
-        raise RequestValidationError([_located_in_body(error) for error in errors]) from None
+    if leads is None:
+        try:
+            leads = ScoreRequest.model_validate_json(body).leads
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_context=False)
+            raise RequestValidationError([_located_in_body(error) for error in errors]) from None
+    if b"\\u0000" in body:  # the one way JSON spells the NUL character
+        _refuse_nul_characters(leads)
+    return leads
 
 
 _SCALARS = (str, float, bool, type(None))
@@ -94,7 +96,27 @@ def read_csv_leads(body: bytes) -> list[dict[str, str | None]]:
         leads.append({name: cell or None for name, cell in zip(header, cells, strict=False)})
     if not leads:
         _refuse("the CSV body has a header but no leads")
+    if "\x00" in text:
+        _refuse_nul_characters(leads)
     return leads
+
+
+def _refuse_nul_characters(leads: list[dict[str, Any]]) -> None:
+    """The NUL character means nothing in a lead, and PostgreSQL cannot keep it in the score
+    log: a lead carrying one is refused, naming where."""
+    for index, lead in enumerate(leads):
+        for name, value in lead.items():
+            if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    [
+                        {
+                            "loc": ["body", "leads", index, name],
+                            "msg": "contains the NUL character (\\u0000); remove it",
+                            "type": "value_error",
+                        }
+                    ],
+                )
 
 
 def _refuse(message: str) -> NoReturn:

@@ -114,8 +114,7 @@ class ScoreLog:
 
     def _write(self, arrays: list[tuple[bytes, int]]) -> int:
         """One statement for all the requests' rows. Should the database refuse it, one per
-        request, so that a lead it cannot store (PostgreSQL takes no NUL character in a lead
-        id) costs only its own request's rows."""
+        request, so that a request it cannot store costs only its own rows."""
         rows = sum(count for _, count in arrays)
         payload = "[" + b",".join(array[1:-1] for array, _ in arrays).decode() + "]"
         try:

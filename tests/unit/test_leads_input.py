@@ -56,3 +56,27 @@ def test_csv_cells_are_text_and_empty_cells_missing():
     assert leads == [{"id": "A", "n": "3", "note": "a, b"}, {"id": "B", "n": None, "note": None}]
     with pytest.raises(HTTPException):
         read_csv_leads(b"id\nA,B\n")
+
+
+@pytest.mark.parametrize(
+    ("read", "body", "where"),
+    [
+        (
+            read_json_leads,
+            b'{"leads": [{"a": "x"}, {"a": "x\\u0000y"}]}',
+            ["body", "leads", 1, "a"],
+        ),
+        (read_json_leads, b'{"leads": [{"b\\u0000": 1}]}', ["body", "leads", 0, "b\x00"]),
+        (read_csv_leads, b"a,b\nx,y\x00\n", ["body", "leads", 0, "b"]),
+    ],
+)
+def test_a_nul_character_is_refused_where_it_is(read, body, where):
+    with pytest.raises(HTTPException) as refused:
+        read(body)
+    assert refused.value.status_code == 422
+    [problem] = refused.value.detail
+    assert problem["loc"] == where and "NUL character" in problem["msg"]
+
+
+def test_a_backslash_u_text_is_no_nul_character():
+    assert read_json_leads(b'{"leads": [{"a": "C:\\\\u0000"}]}') == [{"a": "C:\\u0000"}]
