@@ -58,7 +58,7 @@ bench-quality: $(BENCH_INSTALLED)
 
 # The API beside `mlflow models serve` under wrk on loopback (wrk from Debian's packages).
 bench-serve: install
-	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/serving.py
 
 bench-scale: install
 	$(BIN)/python benchmarks/scale.py

@@ -3,9 +3,10 @@
 Trains the demo model into a temporary MLflow store, starts both servers on loopback (one worker
 process each; leadscore with its score log on and API keys required), and drives each with wrk
 (a separate process; a Lua script posts the body and reports median, p99, throughput and errors).
-Prints one table. Needs wrk (`apt-get install -y wrk`).
+Prints that table, then where a request's time goes, step by step, in this process. Needs wrk
+(`apt-get install -y wrk`).
 
-    .venv/bin/python benchmarks/serve.py [--seconds 10]      # or: make bench-serve
+    .venv/bin/python benchmarks/serving.py [--seconds 10]      # or: make bench-serve
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 from features.contract import load_contract
 from features.demo import LEAD_FIELDS, generate_leads, write_demo
+from serve.answers import json_answer
+from serve.scoring import score_leads
+from serve.store.score_log import ScoreLog
 from train.pipeline import train_from_file
+from train.reasons import explain
+from train.registry import load_lead_model
 
 KEY = "benchmark-key"
 FIELDS = list(LEAD_FIELDS)
@@ -64,7 +71,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="per measurement")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        sys.exit("benchmarks/serve.py needs wrk: apt-get install -y wrk")
+        sys.exit("benchmarks/serving.py needs wrk: apt-get install -y wrk")
     with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as folder:
         run(Path(folder), args.seconds)
 
@@ -125,6 +132,7 @@ def run(folder: Path, seconds: int) -> None:
             process.terminate()
             process.wait(timeout=30)
     print_table(measurements, result.trees, seconds, load_at_start)
+    print_breakdown(result.model_uri)
 
 
 def measure_all(folder: Path, leadscore: str, mlflow_url: str, seconds: int) -> list:
@@ -222,6 +230,41 @@ def print_table(
     for key in sorted(ours.keys() & theirs.keys()):
         ratio = ours[key].per_second / theirs[key].per_second
         print(f"\n{key[0]}, {key[1]} clients: leadscore serves {ratio:.1f}x the requests/s")
+
+
+def print_breakdown(model_uri: str, repeats: int = 30) -> None:
+    """Where a request's time goes, step by step in this process: the fastest of `repeats`
+    runs is the step's own cost, the median shows what sharing the machine adds."""
+    model = load_lead_model(model_uri).model
+    leads = generate_leads(1000, seed=99)[FIELDS]
+    batch = json.loads(leads.to_json(orient="records"))
+    one = batch[:1]
+    matrix = model.encoder.encode_records(batch)
+    explained = score_leads(model, batch, with_reasons=True)
+    score_log = ScoreLog(sa.create_engine("sqlite://"))  # record() only queues
+    steps = [
+        ("1 lead: encode", lambda: model.encoder.encode_records(one)),
+        ("1 lead: score log record", lambda: score_log.record(one, ["L"], [0.5], "1", ())),
+        ("1,000 leads: encode", lambda: model.encoder.encode_records(batch)),
+        ("1,000 leads: probabilities", lambda: model.probabilities(matrix)),
+        ("1,000 leads: contributions (pred_contrib)", lambda: model.contributions(matrix)),
+        ("1,000 leads: reasons (contributions included)", lambda: explain(model, batch, matrix)),
+        ("1,000 leads: JSON answer with reasons", lambda: json_answer(explained, "1")),
+    ]
+    print("\n| step, in one process | fastest ms | median ms |\n|---|---:|---:|")
+    for name, step in steps:
+        times = sorted(_seconds(step, repeats))
+        print(f"| {name} | {times[0] * 1000:.3f} | {times[repeats // 2] * 1000:.3f} |")
+
+
+def _seconds(step, repeats: int) -> list[float]:
+    step()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def start(command: list, env: dict, folder: Path, name: str) -> subprocess.Popen:
