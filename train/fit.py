@@ -123,6 +123,37 @@ def _cross_fit(
     return FittedBooster(final, fit_calibrator(raw, y), raw)
 
 
+def early_stopping_sets(
+    matrix: np.ndarray,
+    y: np.ndarray,
+    fit_rows: np.ndarray,
+    validation_rows: np.ndarray,
+    encoder: LeadEncoder,
+    keep_raw_data: bool = False,
+) -> tuple[lgb.Dataset, lgb.Dataset]:
+    """The leads to fit on, and the validation leads early stopping watches, binned alike.
+    `keep_raw_data` lets the pair be trained on again with other settings."""
+    args = _dataset_args(encoder, keep_raw_data)
+    train_set = lgb.Dataset(matrix[fit_rows], y[fit_rows], **args)
+    valid_set = lgb.Dataset(
+        matrix[validation_rows], y[validation_rows], reference=train_set, **args
+    )
+    return train_set, valid_set
+
+
+def train_early_stopped(
+    settings: dict, train_set: lgb.Dataset, valid_set: lgb.Dataset
+) -> lgb.Booster:
+    """Boost until the validation log loss has not improved for EARLY_STOPPING_ROUNDS trees."""
+    return lgb.train(
+        settings,
+        train_set,
+        num_boost_round=MAX_ROUNDS,
+        valid_sets=[valid_set],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
+
+
 def _early_stopped(
     matrix: np.ndarray,
     y: np.ndarray,
@@ -131,27 +162,18 @@ def _early_stopped(
     encoder: LeadEncoder,
     settings: dict,
 ) -> lgb.Booster:
-    train_set = lgb.Dataset(matrix[fit_rows], y[fit_rows], **_dataset_args(encoder))
-    valid_set = lgb.Dataset(
-        matrix[validation_rows], y[validation_rows], reference=train_set, **_dataset_args(encoder)
-    )
-    booster = lgb.train(
-        settings,
-        train_set,
-        num_boost_round=MAX_ROUNDS,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-    )
+    sets = early_stopping_sets(matrix, y, fit_rows, validation_rows, encoder)
+    booster = train_early_stopped(settings, *sets)
     booster.free_dataset()
     log.info("booster stopped at %d trees", booster.best_iteration)
     return booster
 
 
-def _dataset_args(encoder: LeadEncoder) -> dict:
+def _dataset_args(encoder: LeadEncoder, keep_raw_data: bool = False) -> dict:
     return {
         "feature_name": encoder.feature_names,
         "categorical_feature": encoder.categorical_indices,
-        "free_raw_data": True,
+        "free_raw_data": not keep_raw_data,
     }
 
 

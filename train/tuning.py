@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 
-import lightgbm as lgb
 import numpy as np
 import optuna
 
 from features.encoder import LeadEncoder
-from train.fit import EARLY_STOPPING_ROUNDS, MAX_ROUNDS, default_params
+from train.fit import default_params, early_stopping_sets, train_early_stopped
 from train.split import Split
 
 log = logging.getLogger(__name__)
@@ -27,14 +26,8 @@ def tune_params(
 ) -> dict:
     """The settings with the lowest validation log loss found within `seconds`."""
     defaults = default_params(len(y))
-    dataset_args = {
-        "feature_name": encoder.feature_names,
-        "categorical_feature": encoder.categorical_indices,
-        "free_raw_data": False,
-    }
-    train_set = lgb.Dataset(matrix[inner.train], y[inner.train], **dataset_args)
-    valid_set = lgb.Dataset(
-        matrix[inner.evaluate], y[inner.evaluate], reference=train_set, **dataset_args
+    train_set, valid_set = early_stopping_sets(
+        matrix, y, inner.train, inner.evaluate, encoder, keep_raw_data=True
     )
 
     def objective(trial: optuna.Trial) -> float:
@@ -46,13 +39,7 @@ def tune_params(
             "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
             "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 30.0, log=True),
         }
-        booster = lgb.train(
-            params,
-            train_set,
-            num_boost_round=MAX_ROUNDS,
-            valid_sets=[valid_set],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-        )
+        booster = train_early_stopped(params, train_set, valid_set)
         return float(booster.best_score["valid_0"]["binary_logloss"])
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
