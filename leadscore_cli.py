@@ -193,7 +193,7 @@ def retrain(
     Exit codes: 0 promoted or kept (the output and --report-json say which), 2 bad input or
     another retrain holds the lock, 3 no usable signal, 1 anything else.
     """
-    from train.gate import PromotionRule
+    from train.evaluate.gate import PromotionRule
     from train.retrain import RetrainOptions
     from train.retrain import retrain as retrain_model
     from train.sources import read_training_data
@@ -244,7 +244,7 @@ def _contract_and_options(settings: dict):
 
 def _store_snapshots():
     """The score log joined with outcomes, from the store the API writes."""
-    from serve.settings import load_settings
+    from serve.api.settings import load_settings
     from serve.store.database import open_store
     from serve.store.snapshots import training_snapshots
 
@@ -304,12 +304,12 @@ def score(
     """Add probability, score (0-100) and tier (A-D) to every lead of a file."""
     with user_errors():
         if engine is Engine.spark:
-            from train.spark_scoring import score_with_spark
+            from serve.batch.spark_scoring import score_with_spark
 
             rows = score_with_spark(data, out, model, spark_master)
         else:
             from features.contract import load_contract
-            from train.scoring import score_file
+            from serve.batch.file_scoring import score_file
 
             tables = load_contract(config).tables if config else None
             with _share_bar("scoring") as report:
@@ -326,8 +326,8 @@ def serve(
     """Start the scoring API (settings also from LEADSCORE_* variables)."""
     import uvicorn
 
-    from serve.app import create_app
-    from serve.settings import load_settings
+    from serve.api.app import create_app
+    from serve.api.settings import load_settings
     from serve.store.database import open_store
 
     with user_errors():
@@ -349,7 +349,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the store's migrations to LEADSCORE_DATABASE_URL (the server also does at start)."""
-    from serve.settings import load_settings
+    from serve.api.settings import load_settings
     from serve.store.database import open_store
 
     with user_errors():
@@ -362,8 +362,8 @@ def rollback(
     model_name: Annotated[str, typer.Option(help="registered model name")] = "leadscore",
 ) -> None:
     """Move the `champion` alias back to the `previous` version."""
-    from train.registry import rollback as rollback_champion
-    from train.tracking import configure_tracking
+    from serve.model.tracking import configure_tracking
+    from train.registry.versions import rollback as rollback_champion
 
     with user_errors():
         was, now = rollback_champion(configure_tracking(), model_name)

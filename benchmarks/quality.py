@@ -31,12 +31,12 @@ from features.demo import CONTRACT_TOML, generate_leads
 from features.joins import read_export
 from features.labels import split_labeled
 from features.reading import mask_sentinels
+from serve.model.metrics import base_rate_log_loss, evaluate
+from train.evaluate.bootstrap import Bootstrap
+from train.evaluate.gate import check_signal
 from train.fit import fit_baseline
-from train.gate import check_signal
 from train.learn import learn_lead_model
-from train.metrics import base_rate_log_loss, evaluate
 from train.split import split_rows
-from train.uncertainty import Bootstrap
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 XEDUCATION_LEAKY = [

@@ -116,7 +116,7 @@ def encode_role(data: str, contract: str, model_uri: str, folder: str) -> None:
     from features.contract import load_contract
     from features.labels import split_labeled
     from features.reading import read_table
-    from train.registry import load_lead_model
+    from serve.model.loading import load_lead_model
     from train.split import split_rows
 
     model = load_lead_model(model_uri).model

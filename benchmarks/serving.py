@@ -28,12 +28,12 @@ import sqlalchemy as sa
 
 from features.contract import load_contract
 from features.demo import LEAD_FIELDS, generate_leads, write_demo
-from serve.answers import json_answer
-from serve.scoring import score_leads
+from serve.api.answers import json_answer
+from serve.model.loading import load_lead_model
+from serve.model.reasons import explain
+from serve.model.scorer import score_leads
 from serve.store.score_log import ScoreLog
 from train.pipeline import train_from_file
-from train.reasons import explain
-from train.registry import load_lead_model
 
 KEY = "benchmark-key"
 FIELDS = list(LEAD_FIELDS)

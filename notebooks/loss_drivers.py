@@ -20,8 +20,8 @@
 # leads and the model that scores them. It reads the export through its lead contract, loads the
 # champion model from the MLflow registry, and writes every conclusion from the numbers it
 # computes. Change the parameters below to run it on any export; the analysis itself lives in
-# `features.insights`, `train.insights`, `train.explain`, `train.findings` and
-# `train.insight_plots`.
+# `insights.funnel`, `insights.model_view`, `insights.reliance`, `insights.findings` and
+# `insights.figures`.
 
 # %% tags=["parameters"]
 data_path = "../data/demo.csv"  # the export: CSV or Parquet
@@ -47,14 +47,13 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from features import insights
 from features.contract import load_contract
 from features.labels import outcome_names, parse_times
 from features.reading import read_table, write_table
-from train import explain, findings
-from train import insight_plots as plots
-from train import insights as model_insights
-from train.registry import load_lead_model
+from insights import figures, findings, funnel, model_view, reliance
+from serve.model.loading import load_lead_model
+from train.evaluate.held_out import held_out_mask
+from train.evaluate.leakage import leakage_comparison
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.max_colwidth", 120)
@@ -68,7 +67,7 @@ leads = read_table(Path(data_path), contract.na_values)
 outcome = outcome_names(leads, contract, data_path)
 created_at = parse_times(leads, contract.time, data_path) if contract.time else None
 scores = model.predict_frame(leads)
-fields = model_insights.segment_fields(model)
+fields = model_view.segment_fields(model)
 display(
     Markdown(
         f"Model **{loaded.name} version {loaded.version}** ({loaded.uri}), trained "
@@ -83,12 +82,12 @@ display(
 # creation.
 
 # %%
-funnel = insights.funnel(outcome)
-overall = insights.overall_conversion(outcome)
-monthly = insights.conversion_by_month(outcome, created_at) if created_at is not None else None
+stages = funnel.funnel(outcome)
+overall = funnel.overall_conversion(outcome)
+monthly = funnel.conversion_by_month(outcome, created_at) if created_at is not None else None
 display(Markdown(findings.funnel_finding(overall, monthly)))
-display(funnel)
-plots.funnel_figure(funnel, monthly)
+display(stages)
+figures.funnel_figure(stages, monthly)
 
 # %% [markdown]
 # ## 2. Where the losses are
@@ -97,12 +96,12 @@ plots.funnel_figure(funnel, monthly)
 # are left out: they say nothing about where the losses are.
 
 # %%
-all_segments = insights.conversion_by_segment(leads, outcome, fields, min_segment_leads)
-segments = insights.informative_segments(all_segments)
-spread = insights.segment_spread(segments)
+all_segments = funnel.conversion_by_segment(leads, outcome, fields, min_segment_leads)
+segments = funnel.informative_segments(all_segments)
+spread = funnel.segment_spread(segments)
 display(Markdown(findings.segments_finding(segments, spread, overall)))
 display(segments.head(20))
-plots.segments_figure(segments, spread["field"].head(4).tolist(), overall["conversion"])
+figures.segments_figure(segments, spread["field"].head(4).tolist(), overall["conversion"])
 
 # %% [markdown]
 # ## 3. Loss reasons
@@ -112,20 +111,20 @@ plots.segments_figure(segments, spread["field"].head(4).tolist(), overall["conve
 
 # %%
 if contract.loss_reason:
-    reasons = insights.lost_reasons(leads, outcome, contract.loss_reason)
-    high_score = scores["tier"].isin(model_insights.HIGH_TIERS)
-    comparison = insights.compare_loss_reasons(reasons, high_score)
-    p_value = insights.reasons_differ_p_value(comparison)
-    reason_shares = insights.loss_reason_shares(reasons)
-    by_tier = insights.loss_reason_shares(reasons, scores["tier"])
+    reasons = funnel.lost_reasons(leads, outcome, contract.loss_reason)
+    high_score = scores["tier"].isin(model_view.HIGH_TIERS)
+    comparison = funnel.compare_loss_reasons(reasons, high_score)
+    p_value = funnel.reasons_differ_p_value(comparison)
+    reason_shares = funnel.loss_reason_shares(reasons)
+    by_tier = funnel.loss_reason_shares(reasons, scores["tier"])
     finding = findings.loss_reasons_finding(
         contract.loss_reason, reason_shares, comparison, p_value, by_tier
     )
     display(Markdown(finding), reason_shares, comparison)
-    sources = insights.segments_of(leads[source_field], outcome, min_segment_leads)
-    by_source = insights.loss_reason_shares(reasons, sources)
-    display(plots.loss_reasons_figure(by_tier, "loss reasons by score tier"))
-    display(plots.loss_reasons_figure(by_source, f"loss reasons by {source_field}"))
+    sources = funnel.segments_of(leads[source_field], outcome, min_segment_leads)
+    by_source = funnel.loss_reason_shares(reasons, sources)
+    display(figures.loss_reasons_figure(by_tier, "loss reasons by score tier"))
+    display(figures.loss_reasons_figure(by_source, f"loss reasons by {source_field}"))
 else:
     display(Markdown(findings.loss_reasons_finding(None, None, None, float("nan"))))
 
@@ -137,29 +136,29 @@ else:
 # field.
 
 # %%
-contributions = explain.contribution_frame(model, leads)
-importance = explain.global_importance(contributions)
+contributions = reliance.contribution_frame(model, leads)
+importance = reliance.global_importance(contributions)
 display(Markdown(findings.reliance_finding(importance)))
 display(importance.head(15))
-plots.importance_figure(importance)
+figures.importance_figure(importance)
 
 # %%
 drivers = importance.index[:3].tolist()
-plots.dependence_figure({f: explain.dependence(model, leads, contributions, f) for f in drivers})
+figures.dependence_figure({f: reliance.dependence(model, leads, contributions, f) for f in drivers})
 
 # %%
-held_out = model_insights.held_out_mask(leads, outcome, model, Path(data_path))
-examples = model_insights.example_leads(
-    outcome, scores, held_out, insights.lead_ids(leads, contract)
+held_out = held_out_mask(leads, outcome, model, Path(data_path))
+examples = model_view.example_leads(
+    outcome, scores, held_out, funnel.lead_ids(leads, contract)
 )
 explanations = {
-    name: explain.explain_lead(leads, contributions, row["lead"])
+    name: reliance.explain_lead(leads, contributions, row["lead"])
     for name, row in examples.iterrows()
 }
 for name, row in examples.iterrows():
     display(Markdown(findings.explanation_finding(name, row, explanations[name])))
 display(examples)
-plots.explanations_figure(explanations)
+figures.explanations_figure(explanations)
 
 # %% [markdown]
 # ## 5. Handoff quality
@@ -167,20 +166,20 @@ plots.explanations_figure(explanations)
 # segment, and which stalled leads deserve another round of nurturing?
 
 # %%
-tiers = model_insights.conversion_by_tier(outcome[held_out], scores[held_out])
-calibration = model_insights.calibration_by_segment(
+tiers = model_view.conversion_by_tier(outcome[held_out], scores[held_out])
+calibration = model_view.calibration_by_segment(
     leads[held_out], outcome[held_out], scores["probability"][held_out], fields, min_segment_leads
 )
 note = findings.held_out_note(
-    model_insights.is_training_export(model, Path(data_path)), int(held_out.sum())
+    model_view.is_training_export(model, Path(data_path)), int(held_out.sum())
 )
 display(Markdown(findings.handoff_finding(tiers, calibration, note)))
 display(tiers, calibration.head(10))
-display(plots.tiers_figure(tiers), plots.calibration_figure(calibration))
+display(figures.tiers_figure(tiers), figures.calibration_figure(calibration))
 
 # %%
-ages = insights.open_lead_ages(outcome, created_at, stalled_factor)
-candidates = model_insights.recycle_candidates(leads, contract, scores, ages, contributions)
+ages = funnel.open_lead_ages(outcome, created_at, stalled_factor)
+candidates = model_view.recycle_candidates(leads, contract, scores, ages, contributions)
 if recycle_csv:
     write_table(candidates, Path(recycle_csv))
 finding = findings.stalled_finding(
@@ -200,9 +199,9 @@ candidates.head(20)
 # %%
 if leaky_columns is None:
     leaky_columns = model.metadata.get("leaky_columns", [])
-status = model_insights.leaky_field_status(model, leads, leaky_columns)
+status = model_view.leaky_field_status(model, leads, leaky_columns)
 leakage = (
-    model_insights.leakage_comparison(
+    leakage_comparison(
         leads, contract, leaky_columns, leakage_folds, source=data_path
     )
     if leaky_columns

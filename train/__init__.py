@@ -1,1 +1,2 @@
-"""Splitting, fitting, calibration, evaluation, MLflow logging and the model registry."""
+"""The factory: data sources, split, fitting, calibration, evaluation, the MLflow registry, the
+report, and the train and retrain jobs."""

@@ -7,46 +7,13 @@ stored as numbers, so scoring is a lookup, not a scikit-learn call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
-PROBABILITY_FLOOR = 1e-4
-
-
-@dataclass(frozen=True)
-class Calibrator:
-    method: str
-    x: tuple[float, ...] = ()
-    y: tuple[float, ...] = ()
-    slope: float = 1.0
-    intercept: float = 0.0
-
-    def apply(self, raw_score: np.ndarray) -> np.ndarray:
-        if self.method == "isotonic":
-            probability = np.interp(raw_score, self.x, self.y)
-        else:
-            probability = 1.0 / (1.0 + np.exp(-(self.slope * raw_score + self.intercept)))
-        return np.clip(probability, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
-
-    def to_dict(self) -> dict:
-        return {
-            "method": self.method,
-            "x": list(self.x),
-            "y": list(self.y),
-            "slope": self.slope,
-            "intercept": self.intercept,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Calibrator:
-        return cls(
-            data["method"], tuple(data["x"]), tuple(data["y"]), data["slope"], data["intercept"]
-        )
+from serve.model.calibrator import Calibrator
 
 
 def fit_calibrator(raw_score: np.ndarray, y: np.ndarray, method: str = "auto") -> Calibrator:

@@ -15,7 +15,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.encoder import LeadEncoder
-from train.calibration import Calibrator, fit_calibrator
+from serve.model.calibrator import Calibrator
+from train.calibration import fit_calibrator
 from train.split import Split
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,11 @@ from features.contract import LeadContract
 from features.encoder import LeadEncoder
 from features.errors import DataError
 from features.kinds import feature_kinds
+from serve.model.lead_model import LeadModel
+from serve.model.tiers import Tiers, to_scores
 from train.fit import fit_booster
-from train.model import LeadModel
 from train.split import split_rows
-from train.tiers import Tiers, tiers_from_capacity, tiers_from_cutoffs, tiers_from_shares, to_scores
+from train.tier_cutoffs import tiers_from_capacity, tiers_from_cutoffs, tiers_from_shares
 from train.tuning import tune_params
 
 log = logging.getLogger(__name__)

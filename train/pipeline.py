@@ -19,19 +19,22 @@ from features.contract import LeadContract
 from features.errors import SettingError
 from features.joins import JOINED_COLUMNS_KEY, JoinReport
 from features.labels import LabeledLeads, parse_times
-from train.deal_value import DEFAULT_KEY, default_deal_value
-from train.drift import profile
-from train.evaluation import Evaluation, evaluate_holdout
-from train.gate import decide_champion
+from serve.model.deal_value import DEFAULT_KEY
+from serve.model.drift import profile
+from serve.model.lead_model import LeadModel
+from serve.model.loading import CHAMPION, alias_version
+from serve.model.tracking import configure_tracking
+from train.evaluate.gate import decide_champion
+from train.evaluate.holdout import Evaluation, evaluate_holdout
 from train.learn import LearnedModel, TierRule, learn_lead_model
-from train.model import LeadModel
-from train.registry import CHAMPION, RegisteredVersion, alias_version, log_and_register
-from train.report import report_paths, write_report
-from train.run_log import log_decision, log_report, log_training
+from train.model_metadata import default_deal_value
+from train.registry.experiment import use_experiment
+from train.registry.run_log import log_decision, log_report, log_training
+from train.registry.versions import RegisteredVersion, log_and_register
+from train.report.html_report import report_paths, write_report
 from train.sources import TrainingData, read_training_data
 from train.split import Split, split_rows
-from train.tiers import weekly_lead_volume
-from train.tracking import configure_tracking, use_experiment
+from train.tier_cutoffs import weekly_lead_volume
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,12 @@ from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
 from features.contract import LeadContract
-from train.challenge import Comparison, compare, enough_leads, unseen_by_champion
-from train.drift import PSI_WARNING, drift_report
-from train.gate import Decision, PromotionRule, decide_promotion
-from train.lock import registry_lock
-from train.model import LeadModel
+from serve.model.drift import PSI_WARNING, drift_report
+from serve.model.lead_model import LeadModel
+from serve.model.loading import CHAMPION, alias_version, load_lead_model
+from serve.model.tracking import configure_tracking
+from train.evaluate.challenge import Comparison, compare, enough_leads, unseen_by_champion
+from train.evaluate.gate import Decision, PromotionRule, decide_promotion
 from train.pipeline import (
     FINGERPRINT_TAG,
     Candidate,
@@ -34,10 +35,11 @@ from train.pipeline import (
     training_result,
     write_run_report,
 )
-from train.registry import CHAMPION, alias_version, load_lead_model, promote
-from train.run_log import log_retrain_decision
+from train.registry.experiment import use_experiment
+from train.registry.lock import registry_lock
+from train.registry.run_log import log_retrain_decision
+from train.registry.versions import promote
 from train.sources import TrainingData
-from train.tracking import configure_tracking, use_experiment
 
 log = logging.getLogger(__name__)
 

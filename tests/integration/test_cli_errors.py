@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from features.demo import generate_leads
 from leadscore_cli import app
-from train.tracking import tracking_uri
+from serve.model.tracking import tracking_uri
 
 
 def run(*args: str):

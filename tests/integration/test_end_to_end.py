@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from features.demo import LEAD_FIELDS, generate_leads
 from leadscore_cli import app
-from serve.app import create_app
-from serve.settings import Settings
-from train.registry import CHAMPION
-from train.tracking import tracking_uri
+from serve.api.app import create_app
+from serve.api.settings import Settings
+from serve.model.loading import CHAMPION
+from serve.model.tracking import tracking_uri
 
 FIELDS = list(LEAD_FIELDS)
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from features.demo import generate_leads
-from train.registry import load_lead_model
+from serve.model.loading import load_lead_model
 
 
 def test_beats_the_logistic_baseline_on_log_loss(trained_model):

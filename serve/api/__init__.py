@@ -1,0 +1,1 @@
+"""The scoring API for the CRM: settings, auth, the model holder, the routers."""

@@ -1,0 +1,126 @@
+"""Reading the leads of a scoring request: a JSON body, or CSV for bulk import tools."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, NoReturn
+
+import orjson
+from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from serve.api.schemas import INT64, ScoreRequest
+
+CSV_TYPE = "text/csv"
+
+
+def is_csv(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == CSV_TYPE
+
+
+def is_json(content_type: str | None) -> bool:
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def read_json_leads(body: bytes) -> list[dict[str, Any]]:
+    """A plain check for the common, valid body; pydantic for any other, so that a bad body
+    gets its field-level errors (both accept and produce exactly the same leads)."""
+    leads = _plain_leads(body)
+    if leads is None:
+        try:
+            leads = ScoreRequest.model_validate_json(body).leads
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_context=False)
+            raise RequestValidationError([_located_in_body(error) for error in errors]) from None
+    if b"\\u0000" in body:  # the one way JSON spells the NUL character
+        _refuse_nul_characters(leads)
+    return leads
+
+
+_SCALARS = (str, float, bool, type(None))
+
+
+def _plain_leads(body: bytes) -> list[dict[str, Any]] | None:
+    """The leads when the body is a non-empty list of flat objects of scalars, else None."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    leads = data.get("leads") if isinstance(data, dict) else None
+    if not isinstance(leads, list) or not leads:
+        return None
+    for lead in leads:
+        if not isinstance(lead, dict):
+            return None
+        for value in lead.values():
+            if type(value) is int:
+                if not -INT64 <= value < INT64:
+                    return None
+            elif not isinstance(value, _SCALARS):
+                return None
+    return leads
+
+
+def _located_in_body(error: dict[str, Any]) -> dict[str, Any]:
+    """Under the body; the raw bytes of a body that is not JSON are not echoed back."""
+    located = {**error, "loc": ("body", *error["loc"])}
+    if isinstance(located.get("input"), bytes):
+        del located["input"]
+    return located
+
+
+def read_csv_leads(body: bytes) -> list[dict[str, str | None]]:
+    """One lead per line after a header line naming the fields; empty cells are missing."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        _refuse("the CSV body is not UTF-8 text; save the file as UTF-8")
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        _refuse(f"the CSV body cannot be read: {exc}")
+    header = [name.strip() for name in lines[0]] if lines else []
+    if not any(header):
+        _refuse("the CSV body needs a first line naming the fields, e.g. lead_id,industry")
+    if "" in header or len(set(header)) < len(header):
+        _refuse("the CSV header has an empty or repeated field name; name every column once")
+    leads = []
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            _refuse(f"CSV line {number} has {len(cells)} values but the header {len(header)}")
+        leads.append({name: cell or None for name, cell in zip(header, cells, strict=False)})
+    if not leads:
+        _refuse("the CSV body has a header but no leads")
+    if "\x00" in text:
+        _refuse_nul_characters(leads)
+    return leads
+
+
+def _refuse_nul_characters(leads: list[dict[str, Any]]) -> None:
+    """The NUL character means nothing in a lead, and PostgreSQL cannot keep it in the score
+    log: a lead carrying one is refused, naming where."""
+    for index, lead in enumerate(leads):
+        for name, value in lead.items():
+            if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    [
+                        {
+                            "loc": ["body", "leads", index, name],
+                            "msg": "contains the NUL character (\\u0000); remove it",
+                            "type": "value_error",
+                        }
+                    ],
+                )
+
+
+def _refuse(message: str) -> NoReturn:
+    raise HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["body"], "msg": message, "type": "value_error"}],
+    )

@@ -1,0 +1,124 @@
+"""`POST /v1/score`: leads in (JSON or CSV), scores, expected values, reasons and ranks out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from features.errors import InvalidLeadsError
+from serve.api.answers import csv_answer, json_answer
+from serve.api.dependencies import Scoring
+from serve.api.leads_input import CSV_TYPE, is_csv, is_json, read_csv_leads, read_json_leads
+from serve.api.routers import UNAUTHORIZED
+from serve.api.schemas import ErrorOut, ScoreRequest, ScoreResponse
+from serve.model.deal_value import has_deal_value
+from serve.model.scorer import score_leads
+
+router = APIRouter(tags=["scoring"])
+
+# Up to this many leads the work takes about a millisecond or less: done on the event loop.
+# Larger requests go to the thread pool so that they do not hold up small ones.
+INLINE_LEADS = 20
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": ScoreRequest.model_json_schema()},
+        CSV_TYPE: {
+            "schema": {"type": "string"},
+            "example": "lead_id,lead_source,web_visits\nL1,Referral,7\n",
+        },
+    },
+}
+_RESPONSES = {
+    200: {
+        "model": ScoreResponse,
+        "content": {CSV_TYPE: {"schema": {"type": "string"}}},
+        "description": "scores in input order, or best first with ?sort=",
+    },
+    **UNAUTHORIZED,
+    413: {"model": ErrorOut, "description": "too many leads or too large a body"},
+    415: {"model": ErrorOut, "description": "a body that is neither JSON nor CSV"},
+    422: {"model": ErrorOut, "description": "a value that cannot be read, named by lead and field"},
+    503: {"model": ErrorOut, "description": "no model loaded"},
+}
+
+
+@router.post(
+    "/v1/score",
+    response_class=Response,
+    responses=_RESPONSES,
+    openapi_extra={"requestBody": _REQUEST_BODY},
+)
+async def score(
+    request: Request,
+    context: Scoring,
+    reasons: Annotated[
+        bool | None,
+        Query(
+            description="explain each lead; default: on for requests of up to "
+            "LEADSCORE_REASONS_MAX_LEADS leads"
+        ),
+    ] = None,
+    sort: Annotated[
+        Literal["probability", "expected_value"] | None,
+        Query(description="answer best first, with a rank"),
+    ] = None,
+) -> Response:
+    """Score one or many leads for the CRM."""
+    loaded, settings = context.loaded, context.settings
+    content_type = request.headers.get("content-type")
+    records = await _read_leads(request, content_type)
+    limit = settings.max_leads_per_request
+    if len(records) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"{len(records)} leads in one request; the limit is {limit}",
+        )
+    model = loaded.model
+    if sort == "expected_value" and not has_deal_value(model):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"model version {loaded.version} knows no deal values; use ?sort=probability",
+        )
+    with_reasons = len(records) <= settings.reasons_max_leads if reasons is None else reasons
+    try:
+        if len(records) <= INLINE_LEADS:
+            scored = score_leads(model, records, with_reasons, sort)
+        else:
+            scored = await run_in_threadpool(score_leads, model, records, with_reasons, sort)
+    except InvalidLeadsError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
+    context.score_log.record(
+        records, scored.lead_ids, scored.probability, loaded.version, model.contract.pii
+    )
+    if is_csv(content_type) or is_csv(request.headers.get("accept")):
+        return Response(csv_answer(scored, loaded.version), media_type=CSV_TYPE)
+    return Response(json_answer(scored, loaded.version), media_type="application/json")
+
+
+async def _read_leads(request: Request, content_type: str | None) -> list[dict]:
+    body = await request.body()
+    if is_csv(content_type):
+        return read_csv_leads(body)
+    if is_json(content_type):
+        return read_json_leads(body)
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        f"Content-Type {content_type!r}: send application/json or {CSV_TYPE}",
+    )
+
+
+def _field_errors(exc: InvalidLeadsError) -> list[dict]:
+    return [
+        {
+            "loc": ["body", "leads", index, problem.field],
+            "msg": str(problem),
+            "type": "value_error",
+            "input": problem.value,
+        }
+        for index, problem in exc.problems
+    ]

@@ -1,0 +1,115 @@
+"""Request and response bodies of the API, as the OpenAPI docs show them.
+
+Request bodies are validated with these models; answers of `/v1/score` are written directly
+(see `serve.api.answers`) and documented by these models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from serve.store.times import as_naive_utc
+
+INT64 = 2**63
+FieldValue = str | Annotated[int, Field(ge=-INT64, lt=INT64)] | float | bool | None
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    leads: list[dict[str, FieldValue]] = Field(
+        min_length=1,
+        description="One object per lead: field name to value. Missing fields are missing "
+        "values; fields the model does not use are ignored.",
+        examples=[[{"lead_id": "L1", "lead_source": "Referral", "web_visits": 7}]],
+    )
+
+
+class ReasonOut(BaseModel):
+    field: str = Field(description="the input field, as the CRM sent it")
+    value: FieldValue = Field(description="its value in this lead (null: missing)")
+    effect: float = Field(description="its share of the raw score in log-odds; > 0 raises it")
+    text: str = Field(examples=["lead_source = Referral raises the score"])
+
+
+class LeadScoreOut(BaseModel):
+    lead_id: str | None
+    probability: float = Field(ge=0, le=1, description="calibrated probability of winning")
+    score: int = Field(ge=0, le=100)
+    tier: str = Field(description="A (call first) to D")
+    expected_value: float | None = Field(
+        None, description="probability times deal value; only for models that know deal values"
+    )
+    rank: int | None = Field(None, ge=1, description="position in the batch, with ?sort=")
+    reasons: list[ReasonOut] | None = Field(
+        None, description="up to 3 fields raising the score, then up to 3 lowering it"
+    )
+
+
+class ScoreResponse(BaseModel):
+    model_version: str | None
+    scores: list[LeadScoreOut]
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
+
+    lead_id: str = Field(min_length=1, max_length=255)
+    outcome: Literal["won", "lost"]
+    loss_reason: str | None = Field(None, max_length=2000)
+    value: float | None = Field(None, ge=0, description="deal value")
+    closed_at: datetime | None = Field(None, description="ISO 8601; without a zone, UTC")
+
+    @field_validator("lead_id", "loss_reason")
+    @classmethod
+    def _no_nul(cls, text: str | None) -> str | None:
+        """PostgreSQL stores no NUL character in text: refused here rather than by the store."""
+        if text is not None and "\x00" in text:
+            raise ValueError("contains the NUL character (\\u0000); remove it")
+        return text
+
+    @field_validator("closed_at")
+    @classmethod
+    def _as_naive_utc(cls, moment: datetime | None) -> datetime | None:
+        """Converted to UTC here, so that a time with no UTC equivalent (the first or last
+        moment of the calendar with an offset) is a 422 naming the field, not a failure later."""
+        if moment is None:
+            return None
+        try:
+            return as_naive_utc(moment)
+        except OverflowError:
+            raise ValueError("the time is outside the calendar once converted to UTC") from None
+
+
+class OutcomesRequest(BaseModel):
+    outcomes: list[OutcomeIn] = Field(min_length=1)
+
+
+class OutcomesResponse(BaseModel):
+    stored: int = Field(description="outcomes new or changed, now stored")
+    unchanged: int = Field(description="outcomes identical to the lead's current one")
+
+
+class ErrorOut(BaseModel):
+    detail: str | list[dict] = Field(description="what is wrong and how to fix it")
+
+
+class ModelInfo(BaseModel):
+    name: str | None
+    version: str | None
+    uri: str
+    trained_at: str | None
+    metrics: dict[str, float]
+    expected_fields: dict[str, str] = Field(description="field name to kind")
+    id_field: str | None
+    value_field: str | None = Field(None, description="per-lead deal value field")
+    default_deal_value: float | None = None
+    trees: int | None = None
+    source: str = Field(description="'registry', or 'cache' when the registry was unreachable")
+    notice: str | None = Field(None, description="why the cached model serves")
+    refused: dict[str, str] = Field(
+        default_factory=dict, description="versions the alias pointed at that failed, and why"
+    )

@@ -1,0 +1,82 @@
+"""Server settings, read from `LEADSCORE_*` environment variables (no side effects on import)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from features.errors import LeadscoreError
+from serve.api.auth import ApiKeys
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+class SettingsError(LeadscoreError):
+    """A server setting is missing, malformed or unsafe."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADSCORE_", extra="ignore")
+
+    model_uri: str = Field("models:/leadscore@champion", description="model to serve")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_keys: str = Field(
+        "",
+        description="comma-separated API keys, or their sha256 as 'sha256:HEX'; "
+        "empty means no authentication (allowed on a loopback host only)",
+    )
+    max_leads_per_request: int = Field(1000, ge=1, description="more leads in one request: 413")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="larger bodies: 413")
+    reasons_max_leads: int = Field(
+        100, ge=0, description="reasons are on by default for requests of up to this many leads"
+    )
+    database_url: str = Field("sqlite:///leadscore.db", description="outcome and score-log store")
+    score_log_flush_seconds: float = Field(1.0, gt=0, description="score-log write interval")
+    model_poll_seconds: float = Field(
+        30.0, ge=0, description="how often the registry is asked whether the alias moved; 0: never"
+    )
+    model_cache_dir: Path = Field(
+        Path("leadscore-model-cache"),
+        description="the last model loaded, served when the registry is unreachable at start",
+    )
+    access_log: bool = Field(True, description="one log line per request (no lead content)")
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def on_loopback(self) -> bool:
+        if self.host in LOOPBACK_NAMES:
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @model_validator(mode="after")
+    def _keys_unless_loopback(self) -> Settings:
+        ApiKeys(self.api_key_list)  # a malformed sha256 entry is refused here, at start
+        if not self.api_key_list and not self.on_loopback:
+            raise ValueError(
+                f"host {self.host} is reachable from other machines and LEADSCORE_API_KEYS is "
+                "empty; set LEADSCORE_API_KEYS (comma-separated keys or sha256:HEX) or listen "
+                "on 127.0.0.1"
+            )
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment with the given overrides; a bad setting is one line."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if first["loc"]:
+            message = f"LEADSCORE_{str(first['loc'][0]).upper()}: {message}"
+        raise SettingsError(message) from exc

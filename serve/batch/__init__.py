@@ -1,0 +1,1 @@
+"""Scoring files chunk by chunk in this process, or on Spark."""

@@ -1,0 +1,85 @@
+"""Batch scoring of a file with a registered model, chunk by chunk: memory stays bounded by the
+chunk size whatever the file's size, and the output appears under its name only when complete.
+
+A model trained on joined tables (`[tables.*]` in its contract) gets them joined onto every
+chunk, read once, with their columns named as in training."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+
+from features.chunks import DEFAULT_CHUNK_ROWS, read_chunks, write_chunks
+from features.contract import RelatedTable
+from features.joins import JOINED_COLUMNS_KEY, JoinReport, Lookup
+from serve.model.lead_model import LeadModel
+from serve.model.loading import load_lead_model
+
+log = logging.getLogger(__name__)
+
+SCORE_COLUMNS = ("probability", "score", "tier")
+
+# Called after each chunk with the leads scored so far and the share of the file read.
+ScoringProgress = Callable[[int, float], None]
+
+
+def score_file(
+    data: Path,
+    out: Path,
+    model_uri: str,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: ScoringProgress = lambda rows, share: None,
+    tables: Sequence[RelatedTable] | None = None,
+) -> int:
+    """Write every input column plus probability, score and tier; return the number of leads.
+    Columns named like the scores are replaced, so a scored file can be scored again.
+    `tables`: the related tables to join (default: those the model was trained with)."""
+    model = load_lead_model(model_uri).model
+    tables = model.contract.tables if tables is None else tables
+    lookups = [Lookup.read(table, model.contract.na_values) for table in tables]
+    joins: dict[str, JoinReport] = {}
+    rows = write_chunks(_scored_chunks(model, data, chunk_rows, progress, lookups, joins), out)
+    for name, report in joins.items():
+        for problem in report.problems:
+            log.warning("join of %s: %s", name, problem)
+    return rows
+
+
+def _scored_chunks(
+    model: LeadModel,
+    data: Path,
+    chunk_rows: int,
+    progress: ScoringProgress,
+    lookups: list[Lookup],
+    joins: dict[str, JoinReport],
+) -> Iterator[pa.Table]:
+    rows = 0
+    for chunk in read_chunks(data, chunk_rows):
+        scored, reports = score_table(model, chunk.table, lookups, source=str(data))
+        for report in reports:
+            joins[report.table] = joins[report.table] + report if report.table in joins else report
+        rows += scored.num_rows
+        yield scored
+        progress(rows, chunk.share_read)
+
+
+def score_table(
+    model: LeadModel, table: pa.Table, lookups: Sequence[Lookup], source: str
+) -> tuple[pa.Table, list[JoinReport]]:
+    """The table with probability, score and tier appended, and what each join did. The model
+    reads only its fields (and the keys of the tables it joins)."""
+    needed = set(model.encoder.feature_names) | {lookup.table.on for lookup in lookups}
+    frame = table.select([name for name in table.column_names if name in needed]).to_pandas()
+    names = model.metadata.get(JOINED_COLUMNS_KEY, {})
+    reports = []
+    for lookup in lookups:
+        frame, report = lookup.join(frame, source, names.get(lookup.table.name))
+        reports.append(report)
+    scores = model.predict_frame(frame)
+    table = table.drop_columns([name for name in SCORE_COLUMNS if name in table.column_names])
+    for name in SCORE_COLUMNS:
+        table = table.append_column(name, pa.array(scores[name].to_numpy()))
+    return table, reports

@@ -1,0 +1,108 @@
+"""Batch scoring on Spark, for a CRM's whole database: the registered model runs as an MLflow
+pyfunc UDF (`mlflow.pyfunc.spark_udf`), so every executor scores with the same encoder, booster
+and calibration as the in-process path. Needs the `spark` extra and Java 17 or newer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow.pyfunc
+
+from features.errors import DataError, LeadscoreError, SettingError
+from features.reading import atomic_output
+from serve.batch.file_scoring import SCORE_COLUMNS
+from serve.model.loading import load_lead_model
+
+log = logging.getLogger(__name__)
+
+RESULT_TYPE = "probability double, score long, tier string"
+_RESULT = "__leadscore_result"
+
+
+class SparkUnavailableError(LeadscoreError):
+    """pyspark is not installed, or Spark (Java) does not start."""
+
+
+def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local[*]") -> int:
+    """Read Parquet (a file or a folder of parts), append probability, score and tier to every
+    lead, and write Parquet as a folder of parts under `out` (atomically); return the leads."""
+    data, out = Path(data), Path(out)
+    _check_parquet(data, "input")
+    _check_parquet(out, "output")
+    loaded = load_lead_model(model_uri)
+    if loaded.model.contract.tables:
+        joined = ", ".join(table.name for table in loaded.model.contract.tables)
+        raise SettingError(
+            f"{loaded.uri} learnt from joined tables ({joined}); the spark engine scores one "
+            "table: join them onto the leads first, or use --engine pandas, which joins them"
+        )
+    with spark_session(master) as spark:
+        leads = spark.read.parquet(str(data))
+        fields = [name for name in loaded.model.encoder.feature_names if name in leads.columns]
+        predict = mlflow.pyfunc.spark_udf(
+            spark, loaded.uri, result_type=RESULT_TYPE, env_manager="local"
+        )
+        scored = (
+            leads.drop(*SCORE_COLUMNS)
+            .withColumn(_RESULT, predict(_struct_of(fields)))
+            .select("*", *(f"{_RESULT}.{name}" for name in SCORE_COLUMNS))
+            .drop(_RESULT)
+        )
+        with atomic_output(out) as partial:
+            scored.write.parquet(str(partial))
+        return spark.read.parquet(str(out)).count()
+
+
+@contextmanager
+def spark_session(master: str) -> Iterator:
+    """A Spark session whose Python workers run this interpreter (so they import leadscore),
+    unless PYSPARK_PYTHON names another one."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkUnavailableError(
+            "the spark engine needs pyspark: install leadscore with the extra, "
+            "pip install 'leadscore[spark]'"
+        ) from exc
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # pyspark warns that it is not yet certified with pandas 3; the test suite checks that Spark
+    # and the in-process path give the same scores, so the warning would only alarm users.
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    builder = (
+        SparkSession.builder.master(master).appName("leadscore").config("spark.ui.enabled", "false")
+    )
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:
+        raise SparkUnavailableError(
+            f"Spark did not start with master '{master}' ({type(exc).__name__}); check that "
+            "Java 17 or newer is installed (java -version) and JAVA_HOME points at it"
+        ) from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def _struct_of(fields: list[str]):
+    from pyspark.sql import functions
+
+    return functions.struct(*(functions.col(f"`{name.replace('`', '``')}`") for name in fields))
+
+
+def _check_parquet(path: Path, role: str) -> None:
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        raise DataError(
+            f"{role} {path} is not Parquet: the spark engine reads and writes Parquet "
+            "(a .parquet file or folder); convert the file, or score it with --engine pandas"
+        )
+    if role == "input" and not path.exists():
+        raise DataError(f"{path} does not exist: check the path of the export")

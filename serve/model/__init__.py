@@ -1,0 +1,1 @@
+"""The model artifact and everything that scores with it: loading, scoring, reasons, drift."""

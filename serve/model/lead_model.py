@@ -1,0 +1,105 @@
+"""The fitted lead model: everything needed to score, saved as plain files (JSON and LightGBM's
+own text format) so that loading it runs no pickled code and survives library upgrades.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.contract import LeadContract
+from features.encoder import LeadEncoder
+from serve.model.calibrator import Calibrator
+from serve.model.tiers import Tiers, to_scores
+
+BOOSTER_FILE = "booster.txt"
+MODEL_FILE = "leadmodel.json"
+# Below this many rows LightGBM predicts on one thread: OpenMP's thread start and barrier cost
+# more than they save, and on a busy machine they stall until every thread gets a core.
+SINGLE_THREAD_ROWS = 256
+
+
+@dataclass(frozen=True)
+class LeadScore:
+    lead_id: str | None
+    probability: float
+    score: int
+    tier: str
+
+
+@dataclass
+class LeadModel:
+    """Encoder, booster, calibrator and tier cut-offs, with the contract they were trained for."""
+
+    contract: LeadContract
+    encoder: LeadEncoder
+    booster: lgb.Booster
+    calibrator: Calibrator
+    tiers: Tiers
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        return self.calibrator.apply(self._predict(matrix, raw_score=True))
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """Each feature's additive share of the raw score (log-odds, before calibration), one
+        column per input field in encoder order, plus the base value in the last column."""
+        return self._predict(matrix, pred_contrib=True)
+
+    def _predict(self, matrix: np.ndarray, **kind: bool) -> np.ndarray:
+        threads = 1 if len(matrix) < SINGLE_THREAD_ROWS else 0
+        return self.booster.predict(matrix, num_threads=threads, **kind)
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """probability, score and tier for each row of an export (other columns untouched)."""
+        probability = self.probabilities(self.encoder.transform(frame))
+        scores = to_scores(probability)
+        return pd.DataFrame(
+            {"probability": probability, "score": scores, "tier": self.tiers.assign(scores)},
+            index=frame.index,
+        )
+
+    def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[LeadScore]:
+        """The fast path for JSON leads; raises InvalidLeadsError naming each lead and field."""
+        probability = self.probabilities(self.encoder.encode_records(records))
+        scores = to_scores(probability)
+        return [
+            LeadScore(self.lead_id(record), float(p), int(s), self.tiers.assign_one(int(s)))
+            for record, p, s in zip(records, probability, scores, strict=True)
+        ]
+
+    def lead_id(self, record: Mapping[str, Any]) -> str | None:
+        value = record.get(self.contract.id) if self.contract.id else None
+        return None if value is None else str(value)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(folder / BOOSTER_FILE))
+        description = {
+            "contract": self.contract.to_dict(),
+            "encoder": self.encoder.to_dict(),
+            "calibrator": self.calibrator.to_dict(),
+            "tiers": list(self.tiers.cutoffs),
+            "metadata": self.metadata,
+        }
+        (folder / MODEL_FILE).write_text(json.dumps(description, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> LeadModel:
+        folder = Path(folder)
+        description = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
+        return cls(
+            contract=LeadContract.from_dict(description["contract"]),
+            encoder=LeadEncoder.from_dict(description["encoder"]),
+            booster=lgb.Booster(model_file=str(folder / BOOSTER_FILE)),
+            calibrator=Calibrator.from_dict(description["calibrator"]),
+            tiers=Tiers(tuple(description["tiers"])),
+            metadata=description["metadata"],
+        )

@@ -1,0 +1,53 @@
+"""The MLflow pyfunc flavour of the lead model, so standard MLflow tools can load and serve it
+(`mlflow models serve`, `mlflow.pyfunc.spark_udf`).
+
+It is logged as a model from code (`pyfunc_entry.py`), not as a pickle: the artifact holds that
+small file, the booster in LightGBM's text format and the rest as JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow.pyfunc
+import pandas as pd
+from mlflow.models.signature import ModelSignature
+from mlflow.types.schema import AnyType, ColSpec, Schema
+
+from serve.model.lead_model import LeadModel
+
+ARTIFACT_KEY = "leadmodel"
+ENTRY_FILE = Path(__file__).with_name("pyfunc_entry.py")
+
+
+class LeadModelPyfunc(mlflow.pyfunc.PythonModel):
+    """Loads the saved LeadModel folder and scores DataFrames with it."""
+
+    def load_context(self, context) -> None:
+        self.model = LeadModel.load(context.artifacts[ARTIFACT_KEY])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return self.model.predict_frame(model_input)
+
+
+def signature_of(model: LeadModel) -> ModelSignature:
+    """Every field optional (a missing field is a missing value) and of any type: the encoder,
+    not MLflow, decides how to read `3`, `3.0` or `"3"`, exactly as the API does."""
+    inputs = [ColSpec(AnyType(), f.name, required=False) for f in model.encoder.features]
+    if model.contract.id:
+        inputs.insert(0, ColSpec("string", model.contract.id, required=False))
+    outputs = [
+        ColSpec("double", "probability"),
+        ColSpec("long", "score"),
+        ColSpec("string", "tier"),
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+
+
+def input_example(model: LeadModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """One real lead: its id and the fields the model reads."""
+    columns = ([model.contract.id] if model.contract.id else []) + model.encoder.feature_names
+    example = frame[columns].head(1).copy()
+    if model.contract.id:
+        example[model.contract.id] = example[model.contract.id].astype(str)
+    return example

@@ -1,0 +1,90 @@
+"""Reasons: exact per-field effects that add up to the raw score, the strongest ones in words."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.demo import LEAD_FIELDS, generate_leads
+from features.errors import InvalidLeadsError
+from serve.model.deal_value import DEFAULT_KEY, deal_values
+from serve.model.loading import load_lead_model
+from serve.model.reasons import Reason, explain
+from train.model_metadata import default_deal_value
+
+FIELDS = list(LEAD_FIELDS)
+
+
+@pytest.fixture
+def model(use_trained_store):
+    return load_lead_model("models:/leadscore@champion").model
+
+
+def json_leads(n: int, seed: int) -> list[dict]:
+    return json.loads(generate_leads(n, seed=seed)[FIELDS].to_json(orient="records"))
+
+
+def test_effects_and_base_value_add_up_to_the_raw_score(model):
+    leads = json_leads(200, seed=21)
+    matrix = model.encoder.encode_records(leads)
+    raw = model.booster.predict(matrix, raw_score=True)
+    explanations = explain(model, leads, matrix)
+    assert set(explanations[0].effects) == set(model.encoder.feature_names)
+    np.testing.assert_allclose([e.raw_score for e in explanations], raw, rtol=0, atol=1e-9)
+
+
+def test_reasons_are_the_strongest_effects_raising_then_lowering(model):
+    leads = json_leads(100, seed=22)
+    for lead, explanation in zip(
+        leads, explain(model, leads, model.encoder.encode_records(leads)), strict=True
+    ):
+        effects = explanation.effects
+        raising = [r for r in explanation.reasons if r.effect > 0]
+        lowering = [r for r in explanation.reasons if r.effect < 0]
+        assert explanation.reasons == raising + lowering
+        expected_up = sorted((v for v in effects.values() if v > 0), reverse=True)[:3]
+        expected_down = sorted(v for v in effects.values() if v < 0)[:3]
+        assert [r.effect for r in raising] == expected_up
+        assert [r.effect for r in lowering] == expected_down
+        for reason in explanation.reasons:
+            assert effects[reason.field] == reason.effect
+            assert reason.value == lead.get(reason.field)
+
+
+def test_a_strong_lead_names_its_approved_budget_as_a_reason(model):
+    lead = {
+        "lead_source": "Referral",
+        "budget_status": "Approved",
+        "purchase_timeline": "0-3 months",
+        "demo_requested": "yes",
+        "company_size": "1000+",
+    }
+    explanation = explain(model, [lead], model.encoder.encode_records([lead]))[0]
+    texts = [r.text for r in explanation.reasons if r.effect > 0]
+    assert "budget_status = Approved raises the score" in texts
+
+
+def test_reason_sentences():
+    assert Reason("lead_source", "Referral", 0.4).text == "lead_source = Referral raises the score"
+    assert Reason("web_visits", None, -0.2).text == "web_visits is missing lowers the score"
+
+
+def test_default_deal_value_is_the_median_of_won_leads():
+    values = pd.Series([100.0, 300.0, 5000.0, None, 200.0])
+    won = np.array([1, 1, 0, 1, 1])
+    assert default_deal_value(values, won) == 200.0
+    assert default_deal_value(pd.Series([None, None]), np.array([1, 1])) is None
+
+
+def test_a_lead_s_own_deal_value_wins_over_the_default(model):
+    assert model.contract.value == "deal_value"
+    default = model.metadata[DEFAULT_KEY]
+    demo = generate_leads(4000, seed=3)
+    assert default == pytest.approx(demo.loc[demo["outcome"] == "won", "deal_value"].median(), 0.2)
+    values = deal_values(model, [{"deal_value": 1234}, {}, {"deal_value": "99.5"}])
+    np.testing.assert_array_equal(values, [1234.0, default, 99.5])
+    with pytest.raises(InvalidLeadsError, match="deal_value"):
+        deal_values(model, [{}, {"deal_value": "a lot"}])
+    with pytest.raises(InvalidLeadsError, match="0 or more"):
+        deal_values(model, [{"deal_value": -5}])

@@ -1,0 +1,50 @@
+"""`leadscore score --engine spark`: Spark runs the registered model as an MLflow pyfunc UDF and
+gives the same scores as the in-process path."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from features.demo import generate_leads
+from leadscore_cli import app
+from serve.batch.file_scoring import score_file
+
+CHAMPION = "models:/leadscore@champion"
+
+
+@pytest.mark.slow
+def test_spark_and_in_process_scores_agree(use_trained_store, tmp_path):
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[spark]')")
+    from serve.batch.spark_scoring import SparkUnavailableError, score_with_spark
+
+    leads = generate_leads(600, seed=31)
+    source = tmp_path / "leads.parquet"
+    leads.to_parquet(source, index=False)
+    in_process, on_spark = tmp_path / "in_process.parquet", tmp_path / "spark.parquet"
+    score_file(source, in_process, CHAMPION)
+    try:
+        rows = score_with_spark(source, on_spark, CHAMPION, master="local[2]")
+    except SparkUnavailableError as exc:
+        pytest.skip(f"Spark cannot start here: {exc}")
+    assert rows == len(leads)
+    expected = pd.read_parquet(in_process)
+    scored = pd.read_parquet(on_spark)
+    assert list(scored.columns) == list(expected.columns)
+    both = expected.merge(scored, on="lead_id", suffixes=("", "_spark"), validate="1:1")
+    assert len(both) == len(leads)
+    assert (both["probability"] - both["probability_spark"]).abs().max() <= 1e-9
+    assert both["tier"].equals(both["tier_spark"]) and both["score"].equals(both["score_spark"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in_process.parquet",
+        "leads.parquet",
+        "spark.parquet",
+    ]
+
+
+def test_spark_engine_refuses_csv(use_trained_store, tmp_path):
+    source = tmp_path / "leads.csv"
+    generate_leads(50, seed=1).to_csv(source, index=False)
+    args = ["score", str(source), "-o", str(tmp_path / "out.parquet"), "--engine", "spark"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "the spark engine reads and writes Parquet" in result.stderr

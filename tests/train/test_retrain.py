@@ -1,0 +1,266 @@
+"""`leadscore retrain` against real MLflow stores: promotion of a clearly better challenger,
+refusal of a worse one, the same data twice, the lock, `kill -9` during training, abandoned
+runs, learning from the outcome store, and the whole job against a real `mlflow server`
+process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from features.demo import CONTRACT_TOML, generate_leads
+from features.reading import write_table
+from leadscore_cli import app
+from serve.api.settings import load_settings
+from serve.model.loading import CHAMPION, PREVIOUS, alias_version
+from serve.model.tracking import configure_tracking, tracking_uri
+from serve.store.database import open_store
+from serve.store.outcomes import Outcome, record_outcomes
+from serve.store.score_log import ScoreLog
+from tests.conftest import free_port, wait_for_url
+from train.registry.experiment import use_experiment
+from train.registry.lock import lock_name, registry_lock
+from train.retrain import JOB_TAG, RETRAIN, fail_abandoned_runs
+
+ROWS = 2500
+STRONG_COLUMNS = ["budget_status", "purchase_timeline", "demo_requested", "lead_source"]
+MLFLOW = Path(sys.executable).with_name("mlflow")
+
+
+def write_leads(
+    folder: Path,
+    name: str,
+    seed: int,
+    weak: bool = False,
+    shift: bool = False,
+    weak_share: float = 1.0,
+):
+    """Demo leads; `weak` shuffles the strongest columns across the oldest `weak_share` of the
+    leads (their signal is gone there), `shift` moves every lead's web visits up (a drifted
+    column)."""
+    frame = generate_leads(ROWS, seed)
+    rng = np.random.default_rng(seed)
+    if weak:
+        oldest = frame.index[: int(ROWS * weak_share)]
+        for column in STRONG_COLUMNS:
+            frame.loc[oldest, column] = rng.permutation(frame.loc[oldest, column].to_numpy())
+    if shift:
+        frame["web_visits"] = frame["web_visits"] + 25
+    path = folder / f"{name}.csv"
+    write_table(frame, path)
+    contract = folder / "leads.toml"
+    contract.write_text(CONTRACT_TOML, encoding="utf-8")
+    return path, contract
+
+
+def run_cli(*args) -> subprocess.CompletedProcess:
+    """A real `leadscore` process with the test's environment."""
+    command = [sys.executable, "-m", "leadscore_cli", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ)
+
+
+def client() -> MlflowClient:
+    return configure_tracking()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, list(map(str, args)))
+
+
+@pytest.mark.slow
+def test_a_worse_challenger_is_kept_and_the_champion_stays(workdir):
+    strong, contract = write_leads(workdir, "strong", seed=11)
+    # the challenger learns from leads whose strongest columns say nothing, and is judged on
+    # newer leads where they matter again, as they do for the champion
+    weak, _ = write_leads(workdir, "weak", seed=12, weak=True, weak_share=0.7)
+    assert invoke("train", strong, "--config", contract).exit_code == 0
+    report = workdir / "retrain.json"
+
+    result = invoke("retrain", weak, "--config", contract, "--report-json", report)
+
+    assert result.exit_code == 0, result.output
+    written = json.loads(report.read_text())
+    assert written["decision"] == "kept"
+    assert "worse" in written["reason"] or "may be lower" in written["reason"]
+    assert written["comparison"]["challenger_minus_champion"]["roc_auc"]["estimate"] < 0
+    assert alias_version(client(), "leadscore", CHAMPION) == "1"
+    assert alias_version(client(), "leadscore", PREVIOUS) is None
+    run = client().get_run(written["run_id"])
+    assert run.data.tags["leadscore.retrain_decision"] == "kept"
+
+
+def test_the_same_data_twice_registers_nothing(workdir):
+    strong, contract = write_leads(workdir, "strong", seed=13)
+    assert invoke("train", strong, "--config", contract).exit_code == 0
+    report = workdir / "retrain.json"
+
+    result = invoke("retrain", strong, "--config", contract, "--report-json", report)
+
+    assert result.exit_code == 0, result.output
+    written = json.loads(report.read_text())
+    assert written["decision"] == "kept"
+    assert "same data fingerprint" in written["reason"]
+    assert [str(v.version) for v in client().search_model_versions("name = 'leadscore'")] == ["1"]
+
+
+def test_a_second_retrain_exits_while_the_first_holds_the_lock(workdir):
+    strong, contract = write_leads(workdir, "strong", seed=14)
+    with registry_lock(client(), "leadscore"):
+        second = run_cli("retrain", strong, "--config", contract)
+    assert second.returncode == 2
+    assert "another retraining of this model is running" in second.stderr
+    assert "--lock-wait" in second.stderr
+
+
+def test_runs_left_running_by_a_dead_retrain_are_marked_failed(workdir):
+    experiment = use_experiment(client(), "leadscore")
+    abandoned = client().create_run(experiment, tags={JOB_TAG: RETRAIN}).info.run_id
+    other = client().create_run(experiment).info.run_id
+
+    assert fail_abandoned_runs(client(), experiment) == [abandoned]
+    assert client().get_run(abandoned).info.status == "FAILED"
+    assert client().get_run(other).info.status == "RUNNING"
+
+
+@pytest.mark.slow
+def test_kill_9_during_training_leaves_the_champion_alias(workdir):
+    weak, contract = write_leads(workdir, "weak", seed=15, weak=True)
+    strong, _ = write_leads(workdir, "strong", seed=16)
+    assert invoke("train", weak, "--config", contract).exit_code == 0
+    command = [sys.executable, "-m", "leadscore_cli", "retrain", str(strong), "--config"]
+    job = subprocess.Popen(
+        [*command, str(contract)], env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for_lock(job)
+        time.sleep(1.0)  # inside the lock: reading is done, training has started
+        assert job.poll() is None, "the retrain finished before it could be killed"
+    finally:
+        job.send_signal(signal.SIGKILL)
+        job.wait(timeout=30)
+
+    assert job.returncode == -signal.SIGKILL
+    assert client().get_registered_model("leadscore").aliases == {CHAMPION: 1}
+
+
+def wait_for_lock(job: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if job.poll() is not None:
+            raise AssertionError(f"retrain exited early: {job.stderr.read().decode()}")
+        names = {m.name for m in client().search_registered_models()}
+        if lock_name("leadscore") in names:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the retrain never took the lock")
+
+
+@pytest.fixture
+def mlflow_server(tmp_path, monkeypatch):
+    """A real `mlflow server` backed by SQLite, on a free port; the test's tracking URI."""
+    port = free_port()
+    log = tmp_path / "mlflow-server.log"
+    command = [
+        str(MLFLOW), "server",
+        "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+        "--default-artifact-root", str(tmp_path / "server-artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=out, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_url(f"{base}/health", server, log, timeout=120)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", base)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_against_an_mlflow_server_a_better_challenger_is_promoted_then_rolled_back(
+    mlflow_server, workdir
+):
+    weak, contract = write_leads(workdir, "weak", seed=17, weak=True)
+    strong, _ = write_leads(workdir, "strong", seed=18, shift=True)
+    first = run_cli("train", weak, "--config", contract)
+    assert first.returncode == 0, first.stderr
+    report = workdir / "retrain.json"
+
+    job = run_cli("retrain", strong, "--config", contract, "--report-json", report)
+
+    assert job.returncode == 0, job.stderr
+    assert tracking_uri() == mlflow_server
+    written = json.loads(report.read_text())
+    assert written["decision"] == "promoted", written["reason"]
+    assert written["comparison"]["challenger_minus_champion"]["roc_auc"]["low"] > 0
+    assert "web_visits" in written["drift"]["drifted"]
+    assert "warning: drift" in job.stdout and "web_visits" in job.stdout
+    assert "rows from the export" in job.stdout
+    assert alias_version(client(), "leadscore", CHAMPION) == written["model_version"] == "2"
+    assert alias_version(client(), "leadscore", PREVIOUS) == "1"
+    run = client().get_run(written["run_id"])
+    assert run.data.tags["leadscore.retrain_decision"] == "promoted"
+    decision = json.loads(
+        Path(
+            client().download_artifacts(run.info.run_id, "decision.json", str(workdir))
+        ).read_text()
+    )
+    assert decision["reason"] == written["reason"]
+    assert (
+        decision["comparison"]["champion"]["roc_auc"]["estimate"]
+        < decision["comparison"]["challenger"]["roc_auc"]["estimate"]
+    )
+
+    rolled = run_cli("rollback")
+    assert rolled.returncode == 0, rolled.stderr
+    assert alias_version(client(), "leadscore", CHAMPION) == "1"
+
+
+@pytest.mark.slow
+def test_from_store_learns_from_the_score_log_and_the_posted_outcomes(workdir):
+    frame = generate_leads(1500, seed=19)
+    closed = frame[frame["outcome"] != "open"]
+    fields = json.loads(
+        closed.drop(columns=["outcome", "loss_reason", "deal_value"]).to_json(orient="records")
+    )
+    engine = open_store(load_settings().database_url)
+    try:
+        log = ScoreLog(engine)
+        log.record(fields, closed["lead_id"].tolist(), [0.5] * len(closed), "1", ())
+        log.flush()
+        record_outcomes(
+            engine,
+            [Outcome(i, o) for i, o in zip(closed["lead_id"], closed["outcome"], strict=True)],
+        )
+    finally:
+        engine.dispose()
+    contract = workdir / "leads.toml"
+    contract.write_text(CONTRACT_TOML, encoding="utf-8")
+    report = workdir / "retrain.json"
+
+    result = invoke("retrain", "--from-store", "--config", contract, "--report-json", report)
+
+    assert result.exit_code == 0, result.output
+    written = json.loads(report.read_text())
+    assert written["data"]["sources"] == {"store": len(closed)}
+    assert written["data"]["classes"]["won"] == int((closed["outcome"] == "won").sum())
+    assert written["decision"] == "promoted" and "no champion yet" in written["reason"]
+    assert alias_version(client(), "leadscore", CHAMPION) == written["model_version"]

@@ -1,0 +1,1 @@
+"""Judging a model: metrics with intervals, the gates, challenger against champion."""

@@ -1,0 +1,61 @@
+"""Challenger against champion on the same evaluation leads, neither of which trained on them:
+a paired bootstrap of the difference, so a change is judged against the noise of those leads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from train.evaluate.bootstrap import Bootstrap, Interval
+
+COMPARED_METRICS = ("roc_auc", "log_loss")
+MIN_SHARED_LEADS = 50
+MIN_SHARED_PER_CLASS = 5
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Both models' metrics with intervals, and the paired challenger-minus-champion ones."""
+
+    leads: int
+    challenger: dict[str, Interval]
+    champion: dict[str, Interval]
+    difference: dict[str, Interval]
+
+    def to_dict(self) -> dict:
+        def spans(values: dict[str, Interval]) -> dict:
+            return {metric: span.to_dict() for metric, span in values.items()}
+
+        return {
+            "leads": self.leads,
+            "challenger": spans(self.challenger),
+            "champion": spans(self.champion),
+            "challenger_minus_champion": spans(self.difference),
+        }
+
+
+def compare(y: np.ndarray, challenger: np.ndarray, champion: np.ndarray) -> Comparison:
+    bootstrap = Bootstrap(y, {"challenger": challenger, "champion": champion}, COMPARED_METRICS)
+    return Comparison(
+        leads=len(y),
+        challenger={m: bootstrap.interval("challenger", m) for m in COMPARED_METRICS},
+        champion={m: bootstrap.interval("champion", m) for m in COMPARED_METRICS},
+        difference={m: bootstrap.difference("challenger", "champion", m) for m in COMPARED_METRICS},
+    )
+
+
+def unseen_by_champion(
+    leads: int, created_at: pd.Series | None, trained_through: str | None
+) -> np.ndarray:
+    """Which of `leads` evaluation leads the champion cannot have trained on: those created after
+    its newest training lead (all of them when either side has no created-at times)."""
+    if created_at is None or trained_through is None:
+        return np.ones(leads, dtype=bool)
+    return (created_at > pd.Timestamp(trained_through)).to_numpy()
+
+
+def enough_leads(y: np.ndarray) -> bool:
+    won = int(y.sum())
+    return len(y) >= MIN_SHARED_LEADS and min(won, len(y) - won) >= MIN_SHARED_PER_CLASS

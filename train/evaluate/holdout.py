@@ -1,0 +1,103 @@
+"""Judging a fitted lead model on leads it never saw: metrics beside the logistic baseline, with
+bootstrap intervals, the no-signal check, the tier table, the deal-value ranking and what the
+model relies on most."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from serve.model.lead_model import LeadModel
+from serve.model.metrics import base_rate_log_loss, evaluate
+from serve.model.tiers import to_scores
+from train.evaluate.bootstrap import Bootstrap
+from train.evaluate.gate import SignalCheck, check_signal
+from train.evaluate.ranking import tier_table, value_ranking
+from train.fit import fit_baseline
+
+TOP_FEATURES = 10
+CONTRIBUTION_ROWS = 20_000
+INTERVAL_METRICS = ("roc_auc", "log_loss", "lift_at_10")
+
+
+@dataclass
+class Evaluation:
+    y: np.ndarray
+    probability: np.ndarray
+    baseline_probability: np.ndarray
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    intervals: dict[str, dict[str, dict[str, float]]]
+    base_rate_log_loss: float
+    signal: SignalCheck
+    tier_table: list[dict]
+    value: dict[str, float] | None
+    top_features: list[dict]
+
+
+def evaluate_holdout(
+    model: LeadModel,
+    train_frame: pd.DataFrame,
+    y_train: np.ndarray,
+    eval_frame: pd.DataFrame,
+    y_eval: np.ndarray,
+) -> Evaluation:
+    """Everything the report says about the model, measured on the evaluation leads."""
+    eval_matrix = model.encoder.transform(eval_frame)
+    probability = model.probabilities(eval_matrix)
+    baseline = fit_baseline(model.encoder.transform(train_frame), y_train, model.encoder)
+    baseline_probability = baseline.predict_proba(eval_matrix)[:, 1]
+    bootstrap = Bootstrap(
+        y_eval, {"model": probability, "baseline": baseline_probability}, INTERVAL_METRICS
+    )
+    intervals = {
+        metric: {
+            "model": bootstrap.interval("model", metric).to_dict(),
+            "baseline": bootstrap.interval("baseline", metric).to_dict(),
+            "model_minus_baseline": bootstrap.difference("model", "baseline", metric).to_dict(),
+        }
+        for metric in INTERVAL_METRICS
+    }
+    metrics = evaluate(y_eval, probability)
+    reference_loss = base_rate_log_loss(y_eval, float(np.mean(y_train)))
+    return Evaluation(
+        y=y_eval,
+        probability=probability,
+        baseline_probability=baseline_probability,
+        metrics=metrics,
+        baseline_metrics=evaluate(y_eval, baseline_probability),
+        intervals=intervals,
+        base_rate_log_loss=reference_loss,
+        signal=check_signal(
+            bootstrap.interval("model", "roc_auc"), metrics["log_loss"], reference_loss
+        ),
+        tier_table=tier_table(y_eval, model.tiers.assign(to_scores(probability))),
+        value=_value_ranking(model, train_frame, eval_frame, y_eval, probability),
+        top_features=top_features(model, eval_matrix),
+    )
+
+
+def top_features(model: LeadModel, matrix: np.ndarray, count: int = TOP_FEATURES) -> list[dict]:
+    """The fields that move scores most: mean absolute contribution to the raw score."""
+    contributions = model.contributions(matrix[:CONTRIBUTION_ROWS])[:, :-1]
+    strength = np.abs(contributions).mean(axis=0)
+    order = np.argsort(-strength)[:count]
+    names = model.encoder.feature_names
+    return [{"feature": names[i], "mean_abs_contribution": float(strength[i])} for i in order]
+
+
+def _value_ranking(
+    model: LeadModel,
+    train_frame: pd.DataFrame,
+    eval_frame: pd.DataFrame,
+    y_eval: np.ndarray,
+    probability: np.ndarray,
+) -> dict[str, float] | None:
+    column = model.contract.value
+    if not column or column not in eval_frame.columns:
+        return None
+    typical = pd.to_numeric(train_frame[column], errors="coerce").median()
+    values = pd.to_numeric(eval_frame[column], errors="coerce").to_numpy(float)
+    return value_ranking(y_eval, probability, values, 0.0 if np.isnan(typical) else typical)

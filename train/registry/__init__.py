@@ -1,0 +1,1 @@
+"""The MLflow side of training: logging runs, registering versions, moving aliases, the lock."""

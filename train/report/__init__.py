@@ -1,0 +1,1 @@
+"""The HTML training report and its figures."""

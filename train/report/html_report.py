@@ -1,0 +1,304 @@
+"""The training report: one self-contained HTML file (charts embedded) that a sales manager can
+read, with the charts also written as PNG files beside it.
+
+It says, in this order: the decision (does this model serve, and why), the data and what the
+audit found, how good the model is against the baseline and how sure that is, the charts with
+one plain sentence each, the tiers, and what the score relies on.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from features.audit import LEAK_REASON
+from train.evaluate.holdout import Evaluation
+from train.report import evaluation_figures
+
+METRIC_LABELS = {
+    "roc_auc": "ROC AUC (ranking, 0.5 = chance, 1 = perfect)",
+    "pr_auc": "PR AUC (precision over all cut-offs)",
+    "log_loss": "log loss (lower is better)",
+    "brier": "Brier score (lower is better)",
+    "lift_at_10": "lift in the top 10 %",
+    "ece": "expected calibration error (lower is better)",
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    file: str
+    title: str
+    sentence: str
+    draw: Callable[[Evaluation, Path], Path]
+
+
+def _curves(evaluation: Evaluation) -> dict[str, np.ndarray]:
+    return {"model": evaluation.probability, "baseline": evaluation.baseline_probability}
+
+
+CHARTS = (
+    Chart(
+        "roc.png",
+        "ROC curve",
+        "The further the line bulges towards the top-left corner, the better the score tells "
+        "leads that will buy from leads that will not; the dotted diagonal is a coin toss.",
+        lambda e, p: evaluation_figures.roc_plot(e.y, _curves(e), p),
+    ),
+    Chart(
+        "precision_recall.png",
+        "Precision and recall",
+        "If sales calls every lead above a cut-off, this shows what share of those calls "
+        "convert (up) against the share of all buyers reached (across).",
+        lambda e, p: evaluation_figures.precision_recall_plot(e.y, _curves(e), p),
+    ),
+    Chart(
+        "calibration.png",
+        "Calibration (reliability)",
+        "When the score says 30 %, about 30 % of such leads should buy: the closer the dots "
+        "lie to the diagonal, the more the percentages can be taken at face value.",
+        lambda e, p: evaluation_figures.calibration_plot(e.y, _curves(e), p),
+    ),
+    Chart(
+        "gains.png",
+        "Cumulative gains",
+        "Calling leads best-first, this is the share of all conversions found after calling a "
+        "given share of the leads; the dotted line is calling them in random order.",
+        lambda e, p: evaluation_figures.gains_plot(e.y, _curves(e), p),
+    ),
+    Chart(
+        "lift.png",
+        "Lift",
+        "How many times more often the best leads convert than the average lead, for each "
+        "share of leads called best-first.",
+        lambda e, p: evaluation_figures.lift_plot(e.y, _curves(e), p),
+    ),
+    Chart(
+        "tiers.png",
+        "Conversion by tier",
+        "The share of leads in each tier that converted: tier A should convert far more often "
+        "than tier D.",
+        lambda e, p: evaluation_figures.tiers_plot(e.tier_table, p),
+    ),
+    Chart(
+        "features.png",
+        "What the score relies on",
+        "The lead fields that move the score most, on average over the leads evaluated.",
+        lambda e, p: evaluation_figures.features_plot(e.top_features, p),
+    ),
+)
+
+
+def report_paths(report_json: Path | None, model_name: str, version: str) -> tuple[Path, Path]:
+    """Where the HTML report and its PNG folder go: beside `--report-json`, or in `reports/`."""
+    html_path = (
+        report_json.with_suffix(".html")
+        if report_json is not None
+        else Path("reports") / f"{model_name}-v{version}.html"
+    )
+    return html_path, html_path.with_name(f"{html_path.stem}-plots")
+
+
+def write_report(
+    summary: dict, evaluation: Evaluation, html_path: Path, plots_folder: Path
+) -> list[Path]:
+    """Write the PNG charts and the HTML report; return the chart paths."""
+    pngs = [chart.draw(evaluation, plots_folder / chart.file) for chart in CHARTS]
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(render_html(summary, pngs), encoding="utf-8")
+    return pngs
+
+
+def render_html(summary: dict, pngs: list[Path]) -> str:
+    sections = [
+        _decision_section(summary),
+        _data_section(summary),
+        _audit_section(summary),
+        _metrics_section(summary),
+        *(_chart_section(chart, png) for chart, png in zip(CHARTS, pngs, strict=True)),
+        _tiers_section(summary),
+        _value_section(summary),
+    ]
+    title = f"Lead model {summary['model_name']} version {summary['model_version']}"
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{_e(title)}</h1>" + "".join(s for s in sections if s) + "</body></html>\n"
+    )
+
+
+def _decision_section(summary: dict) -> str:
+    decision = summary["decision"]
+    css = "good" if decision["champion"] else ("bad" if not decision["usable_signal"] else "note")
+    verdict = (
+        "This model now serves the scores (champion)."
+        if decision["champion"]
+        else "This model does not serve the scores."
+    )
+    return (
+        f"<section class='{css}'><h2>Decision</h2><p><strong>{_e(verdict)}</strong> "
+        f"{_e(_sentence(decision['reason']))}</p></section>"
+    )
+
+
+def _data_section(summary: dict) -> str:
+    rows = summary["rows"]
+    train, held = rows["train"], rows["evaluate"]
+    split = (
+        "the newest leads were held back"
+        if summary["split"] == "time"
+        else "a random sample of leads was held back (the export has no created-at column)"
+    )
+    lines = [
+        f"{sum(train.values()):,} leads with a known outcome trained the model "
+        f"({train['won']:,} won, {train['lost']:,} lost); {sum(held.values()):,} more "
+        f"({held['won']:,} won) judged it: {split}.",
+        f"{rows['open']['open']:,} open leads were not trained on.",
+        f"{len(summary['features'])} fields were used: {', '.join(summary['features'])}.",
+    ]
+    joins = "".join(
+        f"<li>{_e(j['table'])} on {_e(j['on'])}: {j['matched']:,} of {j['leads']:,} leads "
+        f"matched. {_e(' '.join(_sentence(p) for p in j['problems']))}</li>"
+        for j in summary.get("joins", [])
+    )
+    joined = f"<p>Related tables joined:</p><ul>{joins}</ul>" if joins else ""
+    used = set(summary["features"])
+    columns = "".join(
+        f"<tr><td>{_e(column)}</td><td>{share:.1%}</td><td>{'yes' if column in used else 'no'}"
+        "</td></tr>"
+        for column, share in summary.get("missing_share", {}).items()
+    )
+    missing = (
+        "<p>Every column, the share of leads where it is empty, and whether the model uses it:"
+        f"</p><table><tr><th>column</th><th>missing</th><th>used</th></tr>{columns}</table>"
+        if columns
+        else ""
+    )
+    return (
+        "<section><h2>The data</h2>"
+        + "".join(f"<p>{_e(line)}</p>" for line in lines)
+        + joined
+        + missing
+        + "</section>"
+    )
+
+
+def _audit_section(summary: dict) -> str:
+    findings = sorted(
+        summary.get("audit", []), key=lambda f: (f["reason"] != LEAK_REASON, not f["excluded"])
+    )
+    if not findings:
+        return "<section><h2>Audit</h2><p>The audit found nothing to report.</p></section>"
+    body = "".join(
+        f"<tr><td>{_e(f['column'] or '(all columns)')}</td><td>{_e(f['reason'])}</td>"
+        f"<td>{'excluded' if f['excluded'] else 'kept'}</td><td>{_e(f['evidence'])}</td></tr>"
+        for f in findings
+    )
+    return (
+        "<section><h2>Audit</h2><p>Before training, every column was checked for signs that it "
+        "is filled in only after the outcome is known (it would make the model look good and "
+        "be useless on new leads) and for data-quality problems. Such columns come first.</p>"
+        "<table><tr><th>column</th><th>finding</th><th>used?</th><th>evidence</th></tr>"
+        f"{body}</table></section>"
+    )
+
+
+def _metrics_section(summary: dict) -> str:
+    intervals = summary["intervals"]
+    body = ""
+    for name, label in METRIC_LABELS.items():
+        model, baseline = summary["metrics"][name], summary["baseline_metrics"][name]
+        spans = intervals.get(name)
+        model_text = f"{model:.4f}" + (_span(spans["model"]) if spans else "")
+        baseline_text = f"{baseline:.4f}" + (_span(spans["baseline"]) if spans else "")
+        difference = _span(spans["model_minus_baseline"], signed=True) if spans else ""
+        body += (
+            f"<tr><td>{_e(label)}</td><td>{model_text}</td><td>{baseline_text}</td>"
+            f"<td>{difference}</td></tr>"
+        )
+    lift = summary["metrics"]["lift_at_10"]
+    plain = (
+        f"In plain words: the top 10 % of leads by score converted {lift:.1f} times as often as "
+        "the average lead, and the model ranks a random won lead above a random lost one "
+        f"{summary['metrics']['roc_auc']:.0%} of the time."
+    )
+    return (
+        f"<section><h2>How good the model is</h2><p>{_e(plain)}</p><p>Measured on the held-back "
+        "leads, beside a simple logistic-regression baseline; in brackets the range that holds "
+        "the true value with 95 % confidence. Saying the overall conversion rate for every lead "
+        "would score a "
+        f"log loss of {summary['base_rate_log_loss']:.4f}.</p>"
+        "<table><tr><th>measure</th><th>model</th><th>baseline</th>"
+        f"<th>model minus baseline</th></tr>{body}</table></section>"
+    )
+
+
+def _chart_section(chart: Chart, png: Path) -> str:
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    return (
+        f"<section><h2>{_e(chart.title)}</h2><p>{_e(chart.sentence)}</p>"
+        f"<img alt='{_e(chart.title)}' src='data:image/png;base64,{data}'></section>"
+    )
+
+
+def _tiers_section(summary: dict) -> str:
+    tiers = summary["tiers"]
+    body = "".join(
+        f"<tr><td>{r['tier']}</td><td>{r['leads']:,}</td><td>{r['share_of_leads']:.1%}</td>"
+        f"<td>{r['conversions']:,}</td><td>{r['conversion_rate']:.1%}</td>"
+        f"<td>{r['share_of_conversions']:.1%}</td></tr>"
+        for r in tiers["table"]
+    )
+    cutoffs = tiers["cutoffs"]
+    return (
+        f"<section><h2>Tiers</h2><p>Tier A is a score of {cutoffs[0]} or more, B {cutoffs[1]} "
+        f"or more, C {cutoffs[2]} or more, D the rest ({_e(tiers['rule'])}). On the held-back "
+        "leads:</p><table><tr><th>tier</th><th>leads</th><th>share of leads</th>"
+        "<th>conversions</th><th>conversion rate</th><th>share of all conversions</th></tr>"
+        f"{body}</table></section>"
+    )
+
+
+def _value_section(summary: dict) -> str:
+    value = summary.get("value")
+    if not value:
+        return ""
+    return (
+        "<section><h2>Deal value</h2><p>Ranking leads by expected value (probability times deal "
+        "value), the top 10 % of leads hold "
+        f"{value['top_decile_won_value_share_by_expected_value']:.1%} of the value won; ranked "
+        f"by probability alone, {value['top_decile_won_value_share_by_probability']:.1%}.</p>"
+        "</section>"
+    )
+
+
+def _span(interval: dict, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    if signed:
+        return f"{interval['estimate']:{sign}.4f} [{interval['low']:+.4f}, {interval['high']:+.4f}]"
+    return f" [{interval['low']:.4f}, {interval['high']:.4f}]"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _e(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
+section { margin: 1.5rem 0; } section.good { border-left: 6px solid #1a7f37; padding-left: 1rem; }
+section.bad { border-left: 6px solid #b0413e; padding-left: 1rem; }
+section.note { border-left: 6px solid #c9a227; padding-left: 1rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
+td, th { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
+img { max-width: 100%; }
+"""
