@@ -224,8 +224,7 @@ def _sentinel_findings(counts: pd.Series, column: str, rows: int) -> list[Findin
     numbers = pd.to_numeric(pd.Series(counts.index), errors="coerce")
     non_negative = bool(numbers.notna().all() and (numbers >= 0).mean() > 0.5)
     findings = []
-    for value, count in counts.items():
-        number = pd.to_numeric(value, errors="coerce")
+    for (value, count), number in zip(counts.items(), numbers, strict=True):
         by_text = bool(SENTINEL_TEXT.match(str(value)))
         by_number = non_negative and number in SENTINEL_NUMBERS
         if by_text or by_number:

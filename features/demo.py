@@ -142,7 +142,9 @@ def write_demo(path: Path, rows: int, seed: int) -> Path:
     return contract_path
 
 
-def _pick(rng, effects: dict, rows: int, share: list[float] | None = None) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, effects: dict[str, float], rows: int, share: list[float] | None = None
+) -> np.ndarray:
     return rng.choice(list(effects), rows, p=share)
 
 
@@ -171,18 +173,18 @@ def _conversion_logit(frame: pd.DataFrame, day: np.ndarray) -> np.ndarray:
     )
 
 
-def _deal_values(rng, sizes: pd.Series) -> np.ndarray:
+def _deal_values(rng: np.random.Generator, sizes: pd.Series) -> np.ndarray:
     median = sizes.map(SIZE_DEAL_MEDIAN).to_numpy(float)
     return np.round(median * rng.lognormal(0, 0.5, len(sizes)), -2)
 
 
-def _still_open(rng, day: np.ndarray) -> np.ndarray:
+def _still_open(rng: np.random.Generator, day: np.ndarray) -> np.ndarray:
     """Leads of the last 60 days are mostly open; a few older ones stalled."""
     recent = day > DAYS - 60
     return np.where(recent, rng.random(len(day)) < 0.7, rng.random(len(day)) < 0.03)
 
 
-def _loss_reasons(rng, frame: pd.DataFrame) -> np.ndarray:
+def _loss_reasons(rng: np.random.Generator, frame: pd.DataFrame) -> np.ndarray:
     rows = len(frame)
     weights = np.ones((rows, len(LOSS_REASONS)))
     weights[:, 0] += 3 * (frame["budget_status"] == "None").to_numpy()
@@ -192,10 +194,11 @@ def _loss_reasons(rng, frame: pd.DataFrame) -> np.ndarray:
     cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
     choice = (rng.random((rows, 1)) > cumulative).sum(axis=1)
     reasons = np.array(LOSS_REASONS, dtype=object)[np.minimum(choice, len(LOSS_REASONS) - 1)]
-    return np.where(frame["outcome"] == "lost", reasons, None)
+    reasons[(frame["outcome"] != "lost").to_numpy()] = None
+    return reasons
 
 
-def _add_gaps(rng, frame: pd.DataFrame) -> None:
+def _add_gaps(rng: np.random.Generator, frame: pd.DataFrame) -> None:
     """Missing values and sentinels, as real exports have them."""
     rows = len(frame)
     frame.loc[rng.random(rows) < 0.08, "purchase_timeline"] = "Select"

@@ -30,7 +30,7 @@ class LabeledLeads:
 
 def check_columns(frame: pd.DataFrame, contract: LeadContract, source: str) -> None:
     """Every column the contract names must be in the export."""
-    named = {
+    named: dict[str, list[str | None]] = {
         "target": [contract.target],
         "id": [contract.id],
         "time": [contract.time],

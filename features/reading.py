@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 import pandas as pd
 
@@ -14,9 +15,18 @@ from features.errors import DataError
 from features.values import parses_as_number
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+class CsvMissing(TypedDict):
+    """The `read_csv` options that say which cells are missing."""
+
+    keep_default_na: bool
+    na_values: list[str]
+
+
 # pandas' own missing-value spellings, except "None": in CRM exports it is an answer ("budget:
 # None"), not a gap. Other sentinels come from the contract's `na_values`.
-CSV_MISSING = {
+CSV_MISSING: CsvMissing = {
     "keep_default_na": False,
     "na_values": [
         "",

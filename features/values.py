@@ -45,7 +45,7 @@ def canonical_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(series.dtype, pd.StringDtype):
         codes, distinct = pd.factorize(series)
         stripped = pd.Series(distinct, dtype=series.dtype).str.strip()
-        texts = np.append(stripped.to_numpy(dtype=object), None)
+        texts = np.concatenate([stripped.to_numpy(dtype=object), np.array([None], dtype=object)])
         texts[texts == ""] = None
         return codes, texts
     if pd.api.types.is_object_dtype(series.dtype) and (
