@@ -4,6 +4,7 @@ and concurrent writers, and the schema brought up to date by Alembic."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import orjson
@@ -12,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from features.errors import LeadscoreError
 
@@ -77,7 +79,7 @@ def _tune_sqlite(engine: sa.Engine) -> None:
     survives a crash; BEGIN IMMEDIATE so that read-then-write transactions never deadlock."""
 
     @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -86,5 +88,5 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

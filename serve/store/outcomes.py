@@ -97,13 +97,13 @@ def _current_outcomes(connection: sa.Connection, lead_ids: set[str]) -> dict[str
 
 def latest_outcomes(lead_ids: Collection[str] | None = None) -> sa.Subquery:
     """Each lead's current outcome (its highest revision), of some leads or of all."""
-    ranked = sa.select(
+    query = sa.select(
         outcomes,
         sa.func.row_number()
         .over(partition_by=outcomes.c.lead_id, order_by=outcomes.c.revision.desc())
         .label("rank"),
     )
     if lead_ids is not None:
-        ranked = ranked.where(outcomes.c.lead_id.in_(sorted(lead_ids)))
-    ranked = ranked.subquery()
+        query = query.where(outcomes.c.lead_id.in_(sorted(lead_ids)))
+    ranked = query.subquery()
     return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest_outcomes")

@@ -106,7 +106,8 @@ class ScoreLog:
 
     def _next_statement(self) -> list[tuple[bytes, int]]:
         """Queued requests for one statement: up to about STATEMENT_BYTES of JSON."""
-        arrays, size = [], 0
+        arrays: list[tuple[bytes, int]] = []
+        size = 0
         while self._pending and (not arrays or size < STATEMENT_BYTES):
             arrays.append(self._pending.popleft())
             size += len(arrays[-1][0])
