@@ -10,6 +10,7 @@ import orjson
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from serve.api.schemas import INT64, ScoreRequest
 
@@ -64,7 +65,7 @@ def _plain_leads(body: bytes) -> list[dict[str, Any]] | None:
     return leads
 
 
-def _located_in_body(error: dict[str, Any]) -> dict[str, Any]:
+def _located_in_body(error: ErrorDetails) -> dict[str, Any]:
     """Under the body; the raw bytes of a body that is not JSON are not echoed back."""
     located = {**error, "loc": ("body", *error["loc"])}
     if isinstance(located.get("input"), bytes):

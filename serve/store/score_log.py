@@ -66,7 +66,7 @@ class ScoreLog:
         self,
         records: Sequence[Mapping[str, Any]],
         lead_ids: Sequence[str | None],
-        probabilities: Sequence[float],
+        probabilities: np.ndarray | Sequence[float],
         model_version: str | None,
         pii: Collection[str],
     ) -> None:
