@@ -95,6 +95,24 @@ class LeadEncoder:
                 matrix[:, j] = self._encode_column(frame[feature.name], feature)
         return matrix
 
+    def unreadable_values(
+        self, frame: pd.DataFrame, matrix: np.ndarray
+    ) -> list[tuple[int, FieldValueError]]:
+        """The values `transform` turned into missing although they were present and not a
+        missing-value spelling (row position, problem): what `encode_records` would refuse."""
+        problems: list[tuple[int, FieldValueError]] = []
+        for j, feature in enumerate(self.features):
+            if feature.kind == "categorical" or feature.name not in frame.columns:
+                continue
+            column = frame[feature.name]
+            suspects = np.flatnonzero(np.isnan(matrix[:, j]) & column.notna().to_numpy())
+            for row in suspects.tolist():
+                try:
+                    self._encode_value(column.iloc[row], feature)
+                except FieldValueError as problem:
+                    problems.append((row, problem))
+        return sorted(problems, key=lambda item: item[0])
+
     def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Encode many JSON leads; every wrong value of every lead is reported at once."""
         matrix = np.empty((len(records), len(self.features)))

@@ -88,22 +88,23 @@ def example_leads(
 
 
 def recycle_candidates(
+    model: LeadModel,
     frame: pd.DataFrame,
     contract: LeadContract,
     scores: pd.DataFrame,
     ages: pd.DataFrame,
-    contributions: pd.DataFrame,
     tiers: tuple[str, ...] = HIGH_TIERS,
 ) -> pd.DataFrame:
     """Stalled open leads in the high tiers, best first: the ones to hand back to marketing for
-    nurturing, with their id, age, score and the fields that make them score high."""
+    nurturing, with their id, age, score and the fields that make them score high. `contract`
+    is the export's (it names the id and created-at columns)."""
     chosen = ages["stalled"] & scores["tier"].isin(tiers)
     table = scores.loc[chosen, ["probability", "score", "tier"]].copy()
     table.insert(0, "age_days", ages.loc[chosen, "age_days"].round(1))
     if contract.time:
         table.insert(0, contract.time, frame.loc[chosen, contract.time])
     table.insert(0, "lead", lead_ids(frame, contract)[chosen])
-    table["why it scores high"] = top_reasons(frame, contributions, table.index)
+    table["why it scores high"] = top_reasons(model, frame.loc[chosen])
     return table.sort_values("probability", ascending=False)
 
 

@@ -13,6 +13,8 @@ import pandas as pd
 
 from insights.funnel import MISSING, segment_values
 from serve.model.lead_model import LeadModel
+from serve.model.reasons import Explanation
+from serve.model.scorer import score_leads
 
 BASE_VALUE = "(base value)"
 BOOLEAN_LABELS = {0.0: "no", 1.0: "yes"}
@@ -63,35 +65,38 @@ def category_effects(pairs: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("mean_contribution", ascending=False)
 
 
-def explain_lead(frame: pd.DataFrame, contributions: pd.DataFrame, lead: object) -> pd.DataFrame:
+def explain_lead(model: LeadModel, frame: pd.DataFrame, lead: object) -> pd.DataFrame:
     """One lead field by field: its value and how far it moved the score (log-odds), largest
-    first; the base value is the last row, so the column adds up to the lead's raw score."""
-    fields = [c for c in contributions.columns if c != BASE_VALUE]
-    values = [segment_values(frame.loc[[lead], field]).iloc[0] for field in fields]
+    first; the base value is the last row, so the column adds up to the lead's raw score. The
+    same explanation the API gives, every field shown."""
+    row = frame.loc[[lead]]
+    explanation = _explanations(model, row)[0]
+    values = [segment_values(row[field]).iloc[0] for field in explanation.fields]
     table = pd.DataFrame(
-        {"field": fields, "value": values, "contribution": contributions.loc[lead, fields]}
+        {"field": explanation.fields, "value": values, "contribution": explanation.field_effects}
     )
     table = table.sort_values("contribution", key=np.abs, ascending=False, ignore_index=True)
     base = pd.DataFrame(
-        {
-            "field": [BASE_VALUE],
-            "value": [""],
-            "contribution": [contributions.loc[lead, BASE_VALUE]],
-        }
+        {"field": [BASE_VALUE], "value": [""], "contribution": [explanation.base_value]}
     )
     return pd.concat([table, base], ignore_index=True)
 
 
-def top_reasons(
-    frame: pd.DataFrame, contributions: pd.DataFrame, leads: pd.Index, count: int = 3
-) -> pd.Series:
-    """For each of `leads`, the fields that raised its score most, as 'field = value (+0.42)'."""
-    reasons = {}
-    for lead in leads:
-        explained = explain_lead(frame, contributions, lead)
-        raising = explained[(explained["field"] != BASE_VALUE) & (explained["contribution"] > 0)]
-        reasons[lead] = "; ".join(
-            f"{row.field} = {row.value} ({row.contribution:+.2f})"
-            for row in raising.head(count).itertuples()
+def top_reasons(model: LeadModel, frame: pd.DataFrame, count: int = 3) -> pd.Series:
+    """For each lead, the API's reasons that raise its score, as 'field = value (+0.42)'."""
+    reasons = [
+        "; ".join(
+            f"{reason.field} = {MISSING if reason.value is None else reason.value} "
+            f"({reason.effect:+.2f})"
+            for reason in explanation.reasons[:count]
+            if reason.effect > 0
         )
-    return pd.Series(reasons, index=leads, dtype=object, name="why it scores high")
+        for explanation in _explanations(model, frame)
+    ]
+    return pd.Series(reasons, index=frame.index, dtype=object, name="why it scores high")
+
+
+def _explanations(model: LeadModel, frame: pd.DataFrame) -> list[Explanation]:
+    explanations = score_leads(model, frame, reasons=True, unreadable="missing").explanations
+    assert explanations is not None  # asked for
+    return explanations

@@ -54,6 +54,7 @@ from insights import figures, findings, funnel, model_view, reliance
 from serve.model.loading import load_lead_model
 from train.evaluate.held_out import held_out_mask
 from train.evaluate.leakage import leakage_comparison
+from serve.model.scorer import score_leads
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.max_colwidth", 120)
@@ -66,7 +67,7 @@ contract = load_contract(Path(contract_path)) if contract_path else model.contra
 leads = read_table(Path(data_path), contract.na_values)
 outcome = outcome_names(leads, contract, data_path)
 created_at = parse_times(leads, contract.time, data_path) if contract.time else None
-scores = model.predict_frame(leads)
+scores = score_leads(model, leads, unreadable="missing").to_frame(leads.index)
 fields = model_view.segment_fields(model)
 display(
     Markdown(
@@ -148,11 +149,9 @@ figures.dependence_figure({f: reliance.dependence(model, leads, contributions, f
 
 # %%
 held_out = held_out_mask(leads, outcome, model, Path(data_path))
-examples = model_view.example_leads(
-    outcome, scores, held_out, funnel.lead_ids(leads, contract)
-)
+examples = model_view.example_leads(outcome, scores, held_out, funnel.lead_ids(leads, contract))
 explanations = {
-    name: reliance.explain_lead(leads, contributions, row["lead"])
+    name: reliance.explain_lead(model, leads, row["lead"])
     for name, row in examples.iterrows()
 }
 for name, row in examples.iterrows():
@@ -179,7 +178,7 @@ display(figures.tiers_figure(tiers), figures.calibration_figure(calibration))
 
 # %%
 ages = funnel.open_lead_ages(outcome, created_at, stalled_factor)
-candidates = model_view.recycle_candidates(leads, contract, scores, ages, contributions)
+candidates = model_view.recycle_candidates(model, leads, contract, scores, ages)
 if recycle_csv:
     write_table(candidates, Path(recycle_csv))
 finding = findings.stalled_finding(
@@ -201,9 +200,7 @@ if leaky_columns is None:
     leaky_columns = model.metadata.get("leaky_columns", [])
 status = model_view.leaky_field_status(model, leads, leaky_columns)
 leakage = (
-    leakage_comparison(
-        leads, contract, leaky_columns, leakage_folds, source=data_path
-    )
+    leakage_comparison(leads, contract, leaky_columns, leakage_folds, source=data_path)
     if leaky_columns
     else None
 )

@@ -10,6 +10,7 @@ import io
 import math
 from typing import Any
 
+import numpy as np
 import orjson
 
 from serve.model.scorer import ScoredLeads
@@ -17,13 +18,25 @@ from serve.model.scorer import ScoredLeads
 CSV_REASON_SEPARATOR = "; "
 
 
-def score_rows(scored: ScoredLeads) -> list[dict[str, Any]]:
-    """One dict per lead in answer order (input order, or best first with a sort)."""
+def answer_order(scored: ScoredLeads, sort: str | None) -> list[int]:
+    """Input order, or best first by probability or expected value (a lead without a deal value
+    last) with `sort`."""
+    if sort is None:
+        return list(range(len(scored)))
+    if sort == "probability" or scored.expected_value is None:
+        key = scored.probability
+    else:
+        key = np.nan_to_num(scored.expected_value, nan=-1.0)
+    return np.argsort(-key, kind="stable").tolist()
+
+
+def score_rows(scored: ScoredLeads, sort: str | None = None) -> list[dict[str, Any]]:
+    """One dict per lead in answer order, with a rank when sorted."""
     probability = scored.probability.tolist()
     score = scored.score.tolist()
     expected = None if scored.expected_value is None else scored.expected_value.tolist()
     rows = []
-    for rank, i in enumerate(scored.order, start=1):
+    for rank, i in enumerate(answer_order(scored, sort), start=1):
         row: dict[str, Any] = {
             "lead_id": scored.lead_ids[i],
             "probability": probability[i],
@@ -32,7 +45,7 @@ def score_rows(scored: ScoredLeads) -> list[dict[str, Any]]:
         }
         if expected is not None:
             row["expected_value"] = None if math.isnan(expected[i]) else expected[i]
-        if scored.ranked:
+        if sort is not None:
             row["rank"] = rank
         if scored.explanations is not None:
             row["reasons"] = [reason.to_dict() for reason in scored.explanations[i].reasons]
@@ -40,13 +53,13 @@ def score_rows(scored: ScoredLeads) -> list[dict[str, Any]]:
     return rows
 
 
-def json_answer(scored: ScoredLeads, model_version: str | None) -> bytes:
-    return orjson.dumps({"model_version": model_version, "scores": score_rows(scored)})
+def json_answer(scored: ScoredLeads, model_version: str | None, sort: str | None) -> bytes:
+    return orjson.dumps({"model_version": model_version, "scores": score_rows(scored, sort)})
 
 
-def csv_answer(scored: ScoredLeads, model_version: str | None) -> str:
+def csv_answer(scored: ScoredLeads, model_version: str | None, sort: str | None) -> str:
     """One line per lead; reasons as their sentences in one column."""
-    rows = score_rows(scored)
+    rows = score_rows(scored, sort)
     columns = ["lead_id", "probability", "score", "tier"]
     columns += [c for c in ("expected_value", "rank") if rows and c in rows[0]]
     columns += ["model_version"] + (["reasons"] if scored.explanations is not None else [])

@@ -17,10 +17,11 @@ from features.contract import RelatedTable
 from features.joins import JOINED_COLUMNS_KEY, JoinReport, Lookup
 from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
+from serve.model.scorer import score_leads
 
 log = logging.getLogger(__name__)
 
-SCORE_COLUMNS = ("probability", "score", "tier")
+SCORE_COLUMNS = ("probability", "score", "tier", "expected_value")
 
 # Called after each chunk with the leads scored so far and the share of the file read.
 ScoringProgress = Callable[[int, float], None]
@@ -34,7 +35,8 @@ def score_file(
     progress: ScoringProgress = lambda rows, share: None,
     tables: Sequence[RelatedTable] | None = None,
 ) -> int:
-    """Write every input column plus probability, score and tier; return the number of leads.
+    """Write every input column plus probability, score, tier and, for a model that knows deal
+    values, expected value; return the number of leads.
     Columns named like the scores are replaced, so a scored file can be scored again.
     `tables`: the related tables to join (default: those the model was trained with)."""
     model = load_lead_model(model_uri).model
@@ -69,17 +71,19 @@ def _scored_chunks(
 def score_table(
     model: LeadModel, table: pa.Table, lookups: Sequence[Lookup], source: str
 ) -> tuple[pa.Table, list[JoinReport]]:
-    """The table with probability, score and tier appended, and what each join did. The model
-    reads only its fields (and the keys of the tables it joins)."""
+    """The table with the score columns appended, and what each join did. The model reads only
+    its fields, the deal value (and the keys of the tables it joins); a value it cannot read is
+    scored as missing, as in training, and counted in a warning."""
     needed = set(model.encoder.feature_names) | {lookup.table.on for lookup in lookups}
+    needed |= {name for name in (model.contract.value,) if name}
     frame = table.select([name for name in table.column_names if name in needed]).to_pandas()
     names = model.metadata.get(JOINED_COLUMNS_KEY, {})
     reports = []
     for lookup in lookups:
         frame, report = lookup.join(frame, source, names.get(lookup.table.name))
         reports.append(report)
-    scores = model.predict_frame(frame)
+    scores = score_leads(model, frame, unreadable="missing").columns()
     table = table.drop_columns([name for name in SCORE_COLUMNS if name in table.column_names])
-    for name in SCORE_COLUMNS:
-        table = table.append_column(name, pa.array(scores[name].to_numpy()))
+    for name, values in scores.items():
+        table = table.append_column(name, pa.array(values))
     return table, reports

@@ -22,7 +22,6 @@ from serve.model.loading import load_lead_model
 
 log = logging.getLogger(__name__)
 
-RESULT_TYPE = "probability double, score long, tier string"
 _RESULT = "__leadscore_result"
 
 
@@ -31,8 +30,8 @@ class SparkUnavailableError(LeadscoreError):
 
 
 def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local[*]") -> int:
-    """Read Parquet (a file or a folder of parts), append probability, score and tier to every
-    lead, and write Parquet as a folder of parts under `out` (atomically); return the leads."""
+    """Read Parquet (a file or a folder of parts), append the score columns to every lead, and
+    write Parquet as a folder of parts under `out` (atomically); return the leads."""
     data, out = Path(data), Path(out)
     _check_parquet(data, "input")
     _check_parquet(out, "output")
@@ -45,14 +44,19 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
         )
     with spark_session(master) as spark:
         leads = spark.read.parquet(str(data))
-        fields = [name for name in loaded.model.encoder.feature_names if name in leads.columns]
+        read = [*loaded.model.encoder.feature_names, loaded.model.contract.value]
+        fields = [name for name in read if name in leads.columns]
+        results = _result_types(loaded.model.contract.value is not None)
         predict = mlflow.pyfunc.spark_udf(
-            spark, loaded.uri, result_type=RESULT_TYPE, env_manager="local"
+            spark,
+            loaded.uri,
+            result_type=", ".join(f"{n} {t}" for n, t in results.items()),
+            env_manager="local",
         )
         scored = (
             leads.drop(*SCORE_COLUMNS)
             .withColumn(_RESULT, predict(_struct_of(fields)))
-            .select("*", *(f"{_RESULT}.{name}" for name in SCORE_COLUMNS))
+            .select("*", *(f"{_RESULT}.{name}" for name in results))
             .drop(_RESULT)
         )
         with atomic_output(out) as partial:
@@ -90,6 +94,12 @@ def spark_session(master: str) -> Iterator:
         yield spark
     finally:
         spark.stop()
+
+
+def _result_types(with_expected_value: bool) -> dict[str, str]:
+    """The score columns the pyfunc returns, with their Spark SQL types."""
+    types = {"probability": "double", "score": "long", "tier": "string"}
+    return types | ({"expected_value": "double"} if with_expected_value else {})
 
 
 def _struct_of(fields: list[str]):

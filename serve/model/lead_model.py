@@ -5,33 +5,23 @@ own text format) so that loading it runs no pickled code and survives library up
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 
 from features.contract import LeadContract
 from features.encoder import LeadEncoder
 from serve.model.calibrator import Calibrator
-from serve.model.tiers import Tiers, to_scores
+from serve.model.tiers import Tiers
 
 BOOSTER_FILE = "booster.txt"
 MODEL_FILE = "leadmodel.json"
 # Below this many rows LightGBM predicts on one thread: OpenMP's thread start and barrier cost
 # more than they save, and on a busy machine they stall until every thread gets a core.
 SINGLE_THREAD_ROWS = 256
-
-
-@dataclass(frozen=True)
-class LeadScore:
-    lead_id: str | None
-    probability: float
-    score: int
-    tier: str
 
 
 @dataclass
@@ -56,28 +46,6 @@ class LeadModel:
     def _predict(self, matrix: np.ndarray, **kind: bool) -> np.ndarray:
         threads = 1 if len(matrix) < SINGLE_THREAD_ROWS else 0
         return self.booster.predict(matrix, num_threads=threads, **kind)
-
-    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """probability, score and tier for each row of an export (other columns untouched)."""
-        probability = self.probabilities(self.encoder.transform(frame))
-        scores = to_scores(probability)
-        return pd.DataFrame(
-            {"probability": probability, "score": scores, "tier": self.tiers.assign(scores)},
-            index=frame.index,
-        )
-
-    def score_records(self, records: Sequence[Mapping[str, Any]]) -> list[LeadScore]:
-        """The fast path for JSON leads; raises InvalidLeadsError naming each lead and field."""
-        probability = self.probabilities(self.encoder.encode_records(records))
-        scores = to_scores(probability)
-        return [
-            LeadScore(self.lead_id(record), float(p), int(s), self.tiers.assign_one(int(s)))
-            for record, p, s in zip(records, probability, scores, strict=True)
-        ]
-
-    def lead_id(self, record: Mapping[str, Any]) -> str | None:
-        value = record.get(self.contract.id) if self.contract.id else None
-        return None if value is None else str(value)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

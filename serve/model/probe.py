@@ -8,7 +8,7 @@ import numpy as np
 
 from features.errors import LeadscoreError
 from serve.model.lead_model import LeadModel
-from serve.model.reasons import explain
+from serve.model.scorer import score_leads
 
 _TYPICAL = {"numeric": 1, "boolean": "yes", "datetime": "2024-01-01"}
 
@@ -32,9 +32,7 @@ def check_model(model: LeadModel) -> None:
     """Raise ModelCheckError unless the probe leads get probabilities and reasons."""
     leads = probe_leads(model)
     try:
-        matrix = model.encoder.encode_records(leads)
-        probability = model.probabilities(matrix)
-        explain(model, leads, matrix)
+        probability = score_leads(model, leads, reasons=True).probability
     except Exception as exc:  # a broken artifact can fail in any library it calls
         raise ModelCheckError(f"the model fails to score a probe lead: {exc}") from exc
     if not np.all((probability >= 0) & (probability <= 1)):

@@ -15,6 +15,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from serve.model.lead_model import LeadModel
+from serve.model.scorer import score_leads
 
 ARTIFACT_KEY = "leadmodel"
 ENTRY_FILE = Path(__file__).with_name("pyfunc_entry.py")
@@ -27,7 +28,7 @@ class LeadModelPyfunc(mlflow.pyfunc.PythonModel):
         self.model = LeadModel.load(context.artifacts[ARTIFACT_KEY])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return self.model.predict_frame(model_input)
+        return score_leads(self.model, model_input).to_frame(model_input.index)
 
 
 def signature_of(model: LeadModel) -> ModelSignature:
@@ -41,6 +42,8 @@ def signature_of(model: LeadModel) -> ModelSignature:
         ColSpec("long", "score"),
         ColSpec("string", "tier"),
     ]
+    if model.contract.value:
+        outputs.append(ColSpec("double", "expected_value"))
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
 

@@ -10,6 +10,7 @@ notebook can call it on any encoded leads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -71,6 +72,12 @@ def explain(
     for record, row, ranked in zip(records, contributions.tolist(), order.tolist(), strict=True):
         raising = [j for j in reversed(ranked[-top:]) if row[j] > 0]
         lowering = [j for j in ranked[:top] if row[j] < 0]
-        reasons = [Reason(names[j], record.get(names[j]), row[j]) for j in raising + lowering]
+        reasons = [Reason(names[j], _value(record, names[j]), row[j]) for j in raising + lowering]
         explanations.append(Explanation(row[-1], names, row[:-1], reasons))
     return explanations
+
+
+def _value(record: Mapping[str, Any], name: str) -> Any:
+    """The field's value as sent; a float NaN (a missing cell of a DataFrame) is missing."""
+    value = record.get(name)
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -10,7 +10,7 @@ from serve.store.outcomes import latest_outcomes
 from serve.store.tables import score_log
 
 OUTCOME_COLUMNS = ["outcome", "loss_reason", "value", "closed_at"]
-SCORE_COLUMNS = ["lead_id", "scored_at", "model_version"]
+SCORE_LOG_COLUMNS = ["lead_id", "scored_at", "model_version"]
 
 
 def training_snapshots(engine: sa.Engine) -> pd.DataFrame:
@@ -35,7 +35,7 @@ def training_snapshots(engine: sa.Engine) -> pd.DataFrame:
     query = (
         sa.select(
             first.c.fields,
-            *(first.c[c] for c in SCORE_COLUMNS),
+            *(first.c[c] for c in SCORE_LOG_COLUMNS),
             *(latest.c[c] for c in OUTCOME_COLUMNS),
         )
         .join(latest, latest.c.lead_id == first.c.lead_id)
@@ -44,7 +44,7 @@ def training_snapshots(engine: sa.Engine) -> pd.DataFrame:
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    fixed = SCORE_COLUMNS + OUTCOME_COLUMNS
+    fixed = SCORE_LOG_COLUMNS + OUTCOME_COLUMNS
     fields = pd.DataFrame.from_records([row.fields for row in rows], index=range(len(rows)))
     known = pd.DataFrame([row[1:] for row in rows], columns=fixed, index=range(len(rows)))
     return pd.concat([fields.drop(columns=fixed, errors="ignore"), known], axis=1)

@@ -14,6 +14,7 @@ from features.reading import mask_sentinels, read_table
 from insights import funnel, model_view, reliance
 from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
+from serve.model.scorer import score_leads
 from train.evaluate.held_out import held_out_mask
 from train.evaluate.leakage import leakage_comparison
 from train.learn import learn_lead_model
@@ -79,7 +80,7 @@ def test_one_lead_explained_field_by_field(fitted):
     frame, _, model = fitted
     contributions = reliance.contribution_frame(model, frame)
     lead = frame.index[7]
-    table = reliance.explain_lead(frame, contributions, lead)
+    table = reliance.explain_lead(model, frame, lead)
     assert table["field"].iloc[-1] == reliance.BASE_VALUE
     assert table["contribution"].sum() == pytest.approx(contributions.loc[lead].sum())
     fields = table.iloc[:-1]
@@ -87,15 +88,27 @@ def test_one_lead_explained_field_by_field(fitted):
     budget = fields.set_index("field").loc["budget_status", "value"]
     expected = frame.loc[lead, "budget_status"]
     assert budget == (expected if isinstance(expected, str) else "(missing)")
-    reasons = reliance.top_reasons(frame, contributions, frame.index[:20])
+    reasons = reliance.top_reasons(model, frame.iloc[:20])
     for text in reasons:
         terms = [t for t in text.split("; ") if t]
         assert len(terms) <= 3 and all("(+" in t for t in terms)
 
 
+def test_the_notebook_s_reasons_are_the_api_s(fitted):
+    frame, _, model = fitted
+    leads = frame.iloc[:30]
+    records = leads[model.encoder.feature_names].astype(object)
+    records = records.where(leads[model.encoder.feature_names].notna(), None).to_dict("records")
+    api = score_leads(model, records, reasons=True).explanations
+    assert api is not None
+    for text, explanation in zip(reliance.top_reasons(model, leads), api, strict=True):
+        raising = [r.field for r in explanation.reasons if r.effect > 0]
+        assert [term.split(" = ")[0] for term in text.split("; ") if term] == raising
+
+
 def test_example_leads_are_a_won_and_the_extremes_of_the_lost(fitted):
     frame, outcome, model = fitted
-    scores = model.predict_frame(frame)
+    scores = score_leads(model, frame, unreadable="missing").to_frame(frame.index)
     closed = outcome.isin(["won", "lost"])
     examples = model_view.example_leads(outcome, scores, closed, funnel.lead_ids(frame, DEMO))
     assert examples["outcome"].tolist() == ["won", "lost", "lost"]
@@ -109,7 +122,7 @@ def test_example_leads_are_a_won_and_the_extremes_of_the_lost(fitted):
 
 def test_tiers_and_calibration_per_segment(fitted):
     frame, outcome, model = fitted
-    scores = model.predict_frame(frame)
+    scores = score_leads(model, frame, unreadable="missing").to_frame(frame.index)
     tiers = model_view.conversion_by_tier(outcome, scores)
     assert list(tiers.index) == ["A", "B", "C", "D"]
     assert tiers.loc["A", "conversion"] > tiers.loc["D", "conversion"]
@@ -126,11 +139,10 @@ def test_tiers_and_calibration_per_segment(fitted):
 
 def test_recycle_candidates_are_stalled_high_tier_leads_best_first(fitted):
     frame, outcome, model = fitted
-    scores = model.predict_frame(frame)
+    scores = score_leads(model, frame, unreadable="missing").to_frame(frame.index)
     created_at = pd.to_datetime(frame["created_at"])
     ages = funnel.open_lead_ages(outcome, created_at, factor=3.0)
-    contributions = reliance.contribution_frame(model, frame)
-    table = model_view.recycle_candidates(frame, DEMO, scores, ages, contributions)
+    table = model_view.recycle_candidates(model, frame, DEMO, scores, ages)
     expected = ages["stalled"] & scores["tier"].isin(["A", "B"])
     assert len(table) == expected.sum() > 0
     assert set(table.index) == set(frame.index[expected])

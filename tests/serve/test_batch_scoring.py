@@ -15,6 +15,7 @@ from leadscore_cli import app
 from serve.batch.file_scoring import score_file
 from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
+from serve.model.scorer import score_leads
 from train.pipeline import train_from_file
 
 CHAMPION = "models:/leadscore@champion"
@@ -40,22 +41,25 @@ def test_chunked_scoring_equals_one_shot_scoring(use_trained_store, new_leads_fi
     if suffix == ".csv":
         assert chunked.read_bytes() == whole.read_bytes()
     scored = pd.read_csv(chunked) if suffix == ".csv" else pd.read_parquet(chunked)
-    assert list(scored.columns) == list(leads.columns) + ["probability", "score", "tier"]
-    expected = load_lead_model(CHAMPION).model.predict_frame(leads)
-    np.testing.assert_allclose(scored["probability"], expected["probability"], rtol=0, atol=0)
+    score_columns = ["probability", "score", "tier", "expected_value"]
+    assert list(scored.columns) == list(leads.columns) + score_columns
+    model = load_lead_model(CHAMPION).model
+    expected = score_leads(model, leads, unreadable="missing").to_frame(leads.index)
+    for column in ("probability", "expected_value"):
+        np.testing.assert_allclose(scored[column], expected[column], rtol=0, atol=0)
     assert scored["tier"].tolist() == expected["tier"].tolist()
 
 
 def test_the_model_never_sees_more_than_one_chunk(use_trained_store, new_leads_file, monkeypatch):
     source, leads = new_leads_file(".parquet", rows=5000)
     seen_rows = []
-    predict_frame = LeadModel.predict_frame
+    probabilities = LeadModel.probabilities
 
-    def counting(self, frame):
-        seen_rows.append(len(frame))
-        return predict_frame(self, frame)
+    def counting(self, matrix):
+        seen_rows.append(len(matrix))
+        return probabilities(self, matrix)
 
-    monkeypatch.setattr(LeadModel, "predict_frame", counting)
+    monkeypatch.setattr(LeadModel, "probabilities", counting)
     progress = []
     out = source.with_name("scored.parquet")
     score_file(source, out, CHAMPION, chunk_rows=1000, progress=lambda *r: progress.append(r))
@@ -132,13 +136,16 @@ def test_a_model_trained_on_joined_tables_joins_them_when_scoring(joined_model, 
     assert result.exit_code == 0, result.output
 
     scored = pd.read_csv(out)
-    assert list(scored.columns) == list(new.columns) + ["probability", "score", "tier"]
+    assert model.contract.value == "deal_value"
+    score_columns = ["probability", "score", "tier", "expected_value"]
+    assert list(scored.columns) == list(new.columns) + score_columns
     joined = new.merge(
         sizes.rename(columns={"industry": "sizes_industry"}), on="company_size", how="left"
     )
-    expected = model.predict_frame(joined)["probability"]
+    expected = score_leads(model, joined, unreadable="missing").probability
     np.testing.assert_allclose(scored["probability"], expected, rtol=0, atol=1e-12)
-    assert not np.allclose(model.predict_frame(new)["probability"], expected)  # the join counts
+    unjoined = score_leads(model, new, unreadable="missing").probability
+    assert not np.allclose(unjoined, expected)  # the join counts
 
 
 def test_scoring_joins_the_tables_of_another_contract_and_refuses_spark(joined_model, tmp_path):
@@ -162,7 +169,7 @@ def test_scoring_joins_the_tables_of_another_contract_and_refuses_spark(joined_m
     joined = new.merge(
         other_sizes.rename(columns={"industry": "sizes_industry"}), on="company_size", how="left"
     )
-    expected = model.predict_frame(joined)["probability"]
+    expected = score_leads(model, joined, unreadable="missing").probability
     np.testing.assert_allclose(scores["other"], expected, rtol=0, atol=1e-12)
     assert not np.allclose(scores["trained"], scores["other"])
 

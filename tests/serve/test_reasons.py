@@ -82,9 +82,9 @@ def test_a_lead_s_own_deal_value_wins_over_the_default(model):
     default = model.metadata[DEFAULT_KEY]
     demo = generate_leads(4000, seed=3)
     assert default == pytest.approx(demo.loc[demo["outcome"] == "won", "deal_value"].median(), 0.2)
-    values = deal_values(model, [{"deal_value": 1234}, {}, {"deal_value": "99.5"}])
+    values = deal_values(model, [1234, None, "99.5"])
     np.testing.assert_array_equal(values, [1234.0, default, 99.5])
     with pytest.raises(InvalidLeadsError, match="deal_value"):
-        deal_values(model, [{}, {"deal_value": "a lot"}])
+        deal_values(model, [None, "a lot"])
     with pytest.raises(InvalidLeadsError, match="0 or more"):
-        deal_values(model, [{"deal_value": -5}])
+        deal_values(model, [-5])

@@ -1,35 +1,36 @@
-"""Charts of one evaluation, written as PNG files."""
+"""Charts of one evaluation, returned as matplotlib Figures (no pyplot state, nothing written),
+like the insight figures; the report saves them."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+from train.evaluate.holdout import FeatureStrength
+from train.evaluate.ranking import TierRow
 
 Curves = dict[str, np.ndarray]
 
 
-def roc_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+def roc_figure(y: np.ndarray, curves: Curves) -> Figure:
     """ROC curve of each named probability vector."""
-    figure, axes = plt.subplots(figsize=(5, 5))
+    figure = Figure(figsize=(5, 5), layout="tight")
+    axes = figure.subplots()
     for name, probability in curves.items():
         fpr, tpr, _ = roc_curve(y, probability)
         axes.plot(fpr, tpr, label=name)
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
     axes.set(xlabel="share of lost leads flagged", ylabel="share of won leads found", title="ROC")
     axes.legend(loc="lower right")
-    return _save(figure, path)
+    return figure
 
 
-def precision_recall_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+def precision_recall_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Of the leads above a cut-off, the share that converts, against the share of wins found."""
-    figure, axes = plt.subplots(figsize=(5, 5))
+    figure = Figure(figsize=(5, 5), layout="tight")
+    axes = figure.subplots()
     for name, probability in curves.items():
         precision, recall, _ = precision_recall_curve(y, probability)
         axes.plot(recall, precision, label=name)
@@ -41,24 +42,26 @@ def precision_recall_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
         ylim=(0, 1.02),
     )
     axes.legend(loc="upper right")
-    return _save(figure, path)
+    return figure
 
 
-def calibration_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+def calibration_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Predicted probability against the observed conversion rate, in 10 bins."""
-    figure, axes = plt.subplots(figsize=(5, 5))
+    figure = Figure(figsize=(5, 5), layout="tight")
+    axes = figure.subplots()
     for name, probability in curves.items():
         observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
         axes.plot(predicted, observed, marker="o", label=name)
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
     axes.set(xlabel="predicted probability", ylabel="observed conversion rate", title="Calibration")
     axes.legend(loc="upper left")
-    return _save(figure, path)
+    return figure
 
 
-def gains_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+def gains_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Cumulative gains: calling the top x % of leads finds this share of all conversions."""
-    figure, axes = plt.subplots(figsize=(5, 5))
+    figure = Figure(figsize=(5, 5), layout="tight")
+    axes = figure.subplots()
     for name, probability in curves.items():
         called, found = _gains(y, probability)
         axes.plot(called, found, label=name)
@@ -69,12 +72,13 @@ def gains_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
         title="Cumulative gains",
     )
     axes.legend(loc="lower right")
-    return _save(figure, path)
+    return figure
 
 
-def lift_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
+def lift_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Lift: how many times the average conversion rate the top x % of leads converts at."""
-    figure, axes = plt.subplots(figsize=(5, 5))
+    figure = Figure(figsize=(5, 5), layout="tight")
+    axes = figure.subplots()
     for name, probability in curves.items():
         called, found = _gains(y, probability)
         start = max(1, len(called) // 100)
@@ -86,29 +90,31 @@ def lift_plot(y: np.ndarray, curves: Curves, path: Path) -> Path:
         title="Lift",
     )
     axes.legend(loc="upper right")
-    return _save(figure, path)
+    return figure
 
 
-def features_plot(top_features: list[dict], path: Path) -> Path:
+def features_figure(top_features: list[FeatureStrength]) -> Figure:
     """Horizontal bars: mean absolute contribution of each of the top features."""
-    names = [f["feature"] for f in top_features][::-1]
-    strength = [f["mean_abs_contribution"] for f in top_features][::-1]
-    figure, axes = plt.subplots(figsize=(8, 0.4 * len(names) + 1.4))
+    names = [f.feature for f in top_features][::-1]
+    strength = [f.mean_abs_contribution for f in top_features][::-1]
+    figure = Figure(figsize=(8, 0.4 * len(names) + 1.4), layout="tight")
+    axes = figure.subplots()
     axes.barh(names, strength, color="tab:blue")
     axes.set(xlabel="average effect on the score (log-odds)", title="What the score relies on")
-    return _save(figure, path)
+    return figure
 
 
-def tiers_plot(table: list[dict], path: Path) -> Path:
+def tiers_figure(table: list[TierRow]) -> Figure:
     """Conversion rate of each tier."""
-    figure, axes = plt.subplots(figsize=(5, 3.5))
-    names = [row["tier"] for row in table]
-    rates = [row["conversion_rate"] for row in table]
+    figure = Figure(figsize=(5, 3.5), layout="tight")
+    axes = figure.subplots()
+    names = [row.tier for row in table]
+    rates = [row.conversion_rate for row in table]
     axes.bar(names, rates, color=["#1a7f37", "#4d9a5a", "#c9a227", "#b0413e"])
     for i, row in enumerate(table):
-        axes.annotate(f"{row['leads']:,} leads", (i, rates[i]), ha="center", va="bottom")
+        axes.annotate(f"{row.leads:,} leads", (i, rates[i]), ha="center", va="bottom")
     axes.set(xlabel="tier", ylabel="conversion rate", title="Conversion by tier")
-    return _save(figure, path)
+    return figure
 
 
 def _gains(y: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,11 +122,3 @@ def _gains(y: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarr
     found = np.cumsum(y[order]) / max(y.sum(), 1)
     called = np.arange(1, len(y) + 1) / len(y)
     return np.r_[0.0, called], np.r_[0.0, found]
-
-
-def _save(figure: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from features.audit import LEAK_REASON
 from train.evaluate.holdout import Evaluation
@@ -35,7 +36,7 @@ class Chart:
     file: str
     title: str
     sentence: str
-    draw: Callable[[Evaluation, Path], Path]
+    draw: Callable[[Evaluation], Figure]
 
 
 def _curves(evaluation: Evaluation) -> dict[str, np.ndarray]:
@@ -48,48 +49,48 @@ CHARTS = (
         "ROC curve",
         "The further the line bulges towards the top-left corner, the better the score tells "
         "leads that will buy from leads that will not; the dotted diagonal is a coin toss.",
-        lambda e, p: evaluation_figures.roc_plot(e.y, _curves(e), p),
+        lambda e: evaluation_figures.roc_figure(e.y, _curves(e)),
     ),
     Chart(
         "precision_recall.png",
         "Precision and recall",
         "If sales calls every lead above a cut-off, this shows what share of those calls "
         "convert (up) against the share of all buyers reached (across).",
-        lambda e, p: evaluation_figures.precision_recall_plot(e.y, _curves(e), p),
+        lambda e: evaluation_figures.precision_recall_figure(e.y, _curves(e)),
     ),
     Chart(
         "calibration.png",
         "Calibration (reliability)",
         "When the score says 30 %, about 30 % of such leads should buy: the closer the dots "
         "lie to the diagonal, the more the percentages can be taken at face value.",
-        lambda e, p: evaluation_figures.calibration_plot(e.y, _curves(e), p),
+        lambda e: evaluation_figures.calibration_figure(e.y, _curves(e)),
     ),
     Chart(
         "gains.png",
         "Cumulative gains",
         "Calling leads best-first, this is the share of all conversions found after calling a "
         "given share of the leads; the dotted line is calling them in random order.",
-        lambda e, p: evaluation_figures.gains_plot(e.y, _curves(e), p),
+        lambda e: evaluation_figures.gains_figure(e.y, _curves(e)),
     ),
     Chart(
         "lift.png",
         "Lift",
         "How many times more often the best leads convert than the average lead, for each "
         "share of leads called best-first.",
-        lambda e, p: evaluation_figures.lift_plot(e.y, _curves(e), p),
+        lambda e: evaluation_figures.lift_figure(e.y, _curves(e)),
     ),
     Chart(
         "tiers.png",
         "Conversion by tier",
         "The share of leads in each tier that converted: tier A should convert far more often "
         "than tier D.",
-        lambda e, p: evaluation_figures.tiers_plot(e.tier_table, p),
+        lambda e: evaluation_figures.tiers_figure(e.tier_table),
     ),
     Chart(
         "features.png",
         "What the score relies on",
         "The lead fields that move the score most, on average over the leads evaluated.",
-        lambda e, p: evaluation_figures.features_plot(e.top_features, p),
+        lambda e: evaluation_figures.features_figure(e.top_features),
     ),
 )
 
@@ -108,7 +109,11 @@ def write_report(
     summary: dict, evaluation: Evaluation, html_path: Path, plots_folder: Path
 ) -> list[Path]:
     """Write the PNG charts and the HTML report; return the chart paths."""
-    pngs = [chart.draw(evaluation, plots_folder / chart.file) for chart in CHARTS]
+    plots_folder.mkdir(parents=True, exist_ok=True)
+    pngs = []
+    for chart in CHARTS:
+        pngs.append(plots_folder / chart.file)
+        chart.draw(evaluation).savefig(pngs[-1], dpi=100)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(render_html(summary, pngs), encoding="utf-8")
     return pngs

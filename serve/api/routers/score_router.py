@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -87,17 +88,19 @@ async def score(
     with_reasons = len(records) <= settings.reasons_max_leads if reasons is None else reasons
     try:
         if len(records) <= INLINE_LEADS:
-            scored = score_leads(model, records, with_reasons, sort)
+            scored = score_leads(model, records, reasons=with_reasons)
         else:
-            scored = await run_in_threadpool(score_leads, model, records, with_reasons, sort)
+            scored = await run_in_threadpool(
+                partial(score_leads, model, records, reasons=with_reasons)
+            )
     except InvalidLeadsError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
     context.score_log.record(
         records, scored.lead_ids, scored.probability, loaded.version, model.contract.pii
     )
     if is_csv(content_type) or is_csv(request.headers.get("accept")):
-        return Response(csv_answer(scored, loaded.version), media_type=CSV_TYPE)
-    return Response(json_answer(scored, loaded.version), media_type="application/json")
+        return Response(csv_answer(scored, loaded.version, sort), media_type=CSV_TYPE)
+    return Response(json_answer(scored, loaded.version, sort), media_type="application/json")
 
 
 async def _read_leads(request: Request, content_type: str | None) -> list[dict]:
