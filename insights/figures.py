@@ -24,7 +24,7 @@ def funnel_figure(funnel: pd.DataFrame, monthly: pd.DataFrame | None) -> Figure:
     axes = figure.subplots(1, 2 if monthly is not None else 1, squeeze=False)[0]
     stages = funnel.loc[[WON, LOST, OPEN], "count"]
     axes[0].bar(stages.index, stages.to_numpy(), color=[COLOURS[s] for s in stages.index])
-    axes[0].set(title=f"{int(funnel.loc['leads', 'count']):,} leads", ylabel="leads")
+    axes[0].set(title=f"{int(funnel['count']['leads']):,} leads", ylabel="leads")
     if monthly is not None:
         x = np.arange(len(monthly))
         axes[1].plot(x, monthly["conversion"], marker="o", color="tab:blue")

@@ -16,7 +16,7 @@ MIN_CLOSED_PER_MONTH = 30
 SIGNIFICANCE = 0.05
 
 
-def percent(rate: float) -> str:
+def percent(rate: float | None) -> str:
     return "n/a" if rate is None or math.isnan(rate) else f"{100 * rate:.1f} %"
 
 
@@ -42,13 +42,14 @@ def funnel_finding(overall: pd.Series, monthly: pd.DataFrame | None) -> str:
             f" Fewer than two months have {MIN_CLOSED_PER_MONTH} closed leads or more, "
             "too few to follow conversion over time."
         )
-    best, worst = months["conversion"].idxmax(), months["conversion"].idxmin()
+    conversion = months["conversion"]
+    best, worst = conversion.idxmax(), conversion.idxmin()
     span = min(3, len(months) // 2)
     first, last = months.head(span), months.tail(span)
     return text + (
         f" By month of creation (months with at least {MIN_CLOSED_PER_MONTH} closed leads), "
-        f"conversion ranged from {percent(months.loc[worst, 'conversion'])} ({worst}) to "
-        f"{percent(months.loc[best, 'conversion'])} ({best}); it was {percent(_pooled(first))} "
+        f"conversion ranged from {percent(conversion.min())} ({worst}) to "
+        f"{percent(conversion.max())} ({best}); it was {percent(_pooled(first))} "
         f"in the first {span} of these months ({_span(first)}) and {percent(_pooled(last))} in "
         f"the last {span} ({_span(last)})."
     )
@@ -74,7 +75,8 @@ def segments_finding(table: pd.DataFrame, spread: pd.DataFrame, overall: pd.Seri
         f"converting at {percent(top['conversion'])} ({interval(top)}) against "
         f"{percent(overall['conversion'])} overall."
     )
-    worst = table.loc[table["excess_lost"].idxmax()]
+    # pandas-stubs refuse idxmax's label (typed Hashable) as a row label of `.loc`.
+    worst = table.loc[table["excess_lost"].idxmax()]  # type: ignore[call-overload]
     if worst["excess_lost"] >= 1:
         text += (
             f" Beyond what the overall rate predicts, **{worst['field']} = {worst['value']}** "
@@ -119,7 +121,7 @@ def loss_reasons_finding(
             text += f", then {named.index[1]} ({percent(named['share'].iloc[1])})"
         text += "."
     if MISSING in shares.index:
-        text += f" {percent(shares.loc[MISSING, 'share'])} have no reason recorded"
+        text += f" {percent(shares['share'][MISSING])} have no reason recorded"
         if by_tier is not None and MISSING in by_tier.columns and len(by_tier) > 1:
             top, bottom = by_tier.index[0], by_tier.index[-1]
             text += (
@@ -255,10 +257,10 @@ def leakage_finding(status: pd.DataFrame, comparison: pd.DataFrame | None) -> st
         text += "The model reads none of them. "
     if comparison is None:
         return text
-    without, with_ = comparison.loc[WITHOUT_LEAKY], comparison.loc[WITH_LEAKY]
+    auc, leaky_share = comparison["roc_auc"], comparison["leaky_share"]
     return text + (
-        f"In the same cross-validation folds, ROC AUC is **{with_['roc_auc']:.3f}** with them "
-        f"against **{without['roc_auc']:.3f}** without, and {percent(with_['leaky_share'])} of "
+        f"In the same cross-validation folds, ROC AUC is **{auc[WITH_LEAKY]:.3f}** with them "
+        f"against **{auc[WITHOUT_LEAKY]:.3f}** without, and {percent(leaky_share[WITH_LEAKY])} of "
         "that model's contributions would sit on them: that gain comes from fields known only "
         "after the outcome was on its way, which a new lead does not have yet, not from skill."
     )

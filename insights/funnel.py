@@ -33,7 +33,9 @@ def conversion_table(outcome: pd.Series, groups: pd.Series) -> pd.DataFrame:
         table[name] = counts[name]
     closed = table[WON] + table[LOST]
     table["conversion"] = table[WON] / closed.where(closed > 0)
-    table["ci_low"], table["ci_high"] = wilson_interval(table[WON], closed.where(closed > 0))
+    table["ci_low"], table["ci_high"] = wilson_interval(
+        table[WON].to_numpy(float), closed.where(closed > 0).to_numpy(float)
+    )
     return table
 
 
@@ -182,7 +184,7 @@ def reasons_differ_p_value(comparison: pd.DataFrame) -> float:
 
 def open_lead_ages(
     outcome: pd.Series,
-    created_at: pd.Series | None,
+    created_at: pd.Series[pd.Timestamp] | None,
     factor: float = 3.0,
     as_of: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
