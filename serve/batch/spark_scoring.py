@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow.pyfunc
 
@@ -19,6 +20,9 @@ from features.errors import DataError, LeadscoreError, SettingError
 from features.reading import atomic_output
 from serve.batch.file_scoring import SCORE_COLUMNS
 from serve.model.loading import load_lead_model
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
     with spark_session(master) as spark:
         leads = spark.read.parquet(str(data))
         read = [*loaded.model.encoder.feature_names, loaded.model.contract.value]
-        fields = [name for name in read if name in leads.columns]
+        fields = [name for name in read if name is not None and name in leads.columns]
         results = _result_types(loaded.model.contract.value is not None)
         predict = mlflow.pyfunc.spark_udf(
             spark,
@@ -65,7 +69,7 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
 
 
 @contextmanager
-def spark_session(master: str) -> Iterator:
+def spark_session(master: str) -> Iterator[SparkSession]:
     """A Spark session whose Python workers run this interpreter (so they import leadscore),
     unless PYSPARK_PYTHON names another one."""
     try:
@@ -102,7 +106,7 @@ def _result_types(with_expected_value: bool) -> dict[str, str]:
     return types | ({"expected_value": "double"} if with_expected_value else {})
 
 
-def _struct_of(fields: list[str]):
+def _struct_of(fields: list[str]) -> Column:
     from pyspark.sql import functions
 
     return functions.struct(*(functions.col(f"`{name.replace('`', '``')}`") for name in fields))

@@ -8,6 +8,7 @@ bins, numbers are cut at the training deciles.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,7 +59,8 @@ def _shares(values: np.ndarray, categorical: bool, edges: list[float]) -> dict[s
     counts = pd.Series(keys, dtype=object).value_counts()
     if missing.any():
         counts["missing"] = int(missing.sum())
-    return (counts / max(len(values), 1)).to_dict()
+    shares = counts / max(len(values), 1)
+    return {str(key): float(share) for key, share in shares.items()}
 
 
 def psi(expected: dict[str, float], actual: dict[str, float]) -> float:
@@ -103,7 +105,7 @@ def drift_report(
     frame: pd.DataFrame,
     scores: np.ndarray,
     base_rate: float | None,
-    ignored: set[str] = frozenset(),
+    ignored: AbstractSet[str] = frozenset(),
 ) -> DriftReport:
     """Compare new leads (raw frame and their scores) with a model's stored profile."""
     matrix = encoder.transform(frame)
