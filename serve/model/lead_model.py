@@ -45,7 +45,8 @@ class LeadModel:
 
     def _predict(self, matrix: np.ndarray, **kind: bool) -> np.ndarray:
         threads = 1 if len(matrix) < SINGLE_THREAD_ROWS else 0
-        return self.booster.predict(matrix, num_threads=threads, **kind)
+        # A dense matrix in, a dense array out (LightGBM returns sparse only for sparse input).
+        return np.asarray(self.booster.predict(matrix, num_threads=threads, **kind))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

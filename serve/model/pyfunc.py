@@ -8,11 +8,12 @@ small file, the booster in LightGBM's text format and the rest as JSON.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
 from mlflow.models.signature import ModelSignature
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
+from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
 from serve.model.lead_model import LeadModel
 from serve.model.scorer import score_leads
@@ -21,23 +22,30 @@ ARTIFACT_KEY = "leadmodel"
 ENTRY_FILE = Path(__file__).with_name("pyfunc_entry.py")
 
 
-class LeadModelPyfunc(mlflow.pyfunc.PythonModel):
+class LeadModelPyfunc(PythonModel):
     """Loads the saved LeadModel folder and scores DataFrames with it."""
 
-    def load_context(self, context) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         self.model = LeadModel.load(context.artifacts[ARTIFACT_KEY])
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(
+        self,
+        context: PythonModelContext | None,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
         return score_leads(self.model, model_input).to_frame(model_input.index)
 
 
 def signature_of(model: LeadModel) -> ModelSignature:
     """Every field optional (a missing field is a missing value) and of any type: the encoder,
     not MLflow, decides how to read `3`, `3.0` or `"3"`, exactly as the API does."""
-    inputs = [ColSpec(AnyType(), f.name, required=False) for f in model.encoder.features]
+    inputs: list[ColSpec | TensorSpec] = [
+        ColSpec(AnyType(), f.name, required=False) for f in model.encoder.features
+    ]
     if model.contract.id:
         inputs.insert(0, ColSpec("string", model.contract.id, required=False))
-    outputs = [
+    outputs: list[ColSpec | TensorSpec] = [
         ColSpec("double", "probability"),
         ColSpec("long", "score"),
         ColSpec("string", "tier"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -126,4 +126,6 @@ def _records(leads: Leads, model: LeadModel) -> Sequence[Mapping[str, Any]]:
     if not isinstance(leads, pd.DataFrame):
         return leads
     fields = [name for name in model.encoder.feature_names if name in leads.columns]
-    return leads[fields].astype(object).where(leads[fields].notna(), None).to_dict("records")
+    records = leads[fields].astype(object).where(leads[fields].notna(), None).to_dict("records")
+    # pandas-stubs key records by Hashable; these keys are the encoder's field names.
+    return cast(list[dict[str, Any]], records)
