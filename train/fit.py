@@ -53,6 +53,7 @@ def default_params(rows: int) -> dict:
     leads on, so that early stopping comes within a bounded number of trees. Below 200,000 leads
     one thread is faster than several: the work per tree is too small to share, and on a busy
     machine threads that wait for each other cost far more than they save."""
+    size: dict[str, int | float]
     if rows < 2_000:
         size = {"num_leaves": 7, "min_data_in_leaf": 20}
     elif rows < 50_000:
@@ -101,7 +102,7 @@ def _fit_on_newest(
 ) -> FittedBooster:
     booster = _early_stopped(matrix, y, inner.train, inner.evaluate, encoder, settings)
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
-    raw = booster.predict(matrix[inner.evaluate], raw_score=True)
+    raw = np.asarray(booster.predict(matrix[inner.evaluate], raw_score=True))
     return FittedBooster(booster, fit_calibrator(raw, y[inner.evaluate]), raw)
 
 
@@ -113,8 +114,8 @@ def _cross_fit(
     folds = StratifiedKFold(n_splits=CROSS_FIT_FOLDS, shuffle=True, random_state=0)
     for fit_rows, held_rows in folds.split(matrix, y):
         booster = _early_stopped(matrix, y, fit_rows, held_rows, encoder, settings)
-        raw[held_rows] = booster.predict(
-            matrix[held_rows], raw_score=True, num_iteration=booster.best_iteration
+        raw[held_rows] = np.asarray(
+            booster.predict(matrix[held_rows], raw_score=True, num_iteration=booster.best_iteration)
         )
         trees.append(booster.best_iteration)
     rounds = max(1, round(np.mean(trees) * CROSS_FIT_FOLDS / (CROSS_FIT_FOLDS - 1)))

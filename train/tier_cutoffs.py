@@ -15,13 +15,15 @@ DEFAULT_TIER_SHARES = (0.10, 0.20, 0.30)  # A, B, C; D holds the rest
 DAYS_PER_WEEK = 7
 
 
-def tiers_from_shares(scores: np.ndarray, shares: tuple[float, ...] = DEFAULT_TIER_SHARES) -> Tiers:
+def tiers_from_shares(
+    scores: np.ndarray, shares: tuple[float, float, float] = DEFAULT_TIER_SHARES
+) -> Tiers:
     """Cut-offs so that A holds the top `shares[0]` of these scores, B the next, and so on."""
     tops = np.minimum(np.cumsum(shares), 1.0)
     cutoffs = [int(np.ceil(np.quantile(scores, 1 - top))) for top in tops]
     for i in range(1, len(cutoffs)):
         cutoffs[i] = min(cutoffs[i], cutoffs[i - 1] - 1)
-    return Tiers(tuple(cutoffs))
+    return Tiers((cutoffs[0], cutoffs[1], cutoffs[2]))
 
 
 def tiers_from_cutoffs(cutoffs: tuple[int, ...]) -> Tiers:

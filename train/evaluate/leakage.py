@@ -82,9 +82,10 @@ def _fold_scores(
     encoder = LeadEncoder.fit(frame.iloc[train], kinds, contract.na_values)
     matrix = encoder.transform(frame)
     fitted = fit_booster(matrix[train], y[train], encoder, stratified_split(y[train], seed=seed))
-    raw = fitted.booster.predict(matrix[test], raw_score=True)
+    raw = np.asarray(fitted.booster.predict(matrix[test], raw_score=True))
     metrics = evaluate(y[test], fitted.calibrator.apply(raw))
-    reliance = np.abs(fitted.booster.predict(matrix[test], pred_contrib=True)[:, :-1]).mean(axis=0)
+    contributions = np.asarray(fitted.booster.predict(matrix[test], pred_contrib=True))
+    reliance = np.abs(contributions[:, :-1]).mean(axis=0)
     leaky = [i for i, name in enumerate(encoder.feature_names) if name in leaky_columns]
     return {**metrics, "leaky_share": float(reliance[leaky].sum() / reliance.sum())}
 
