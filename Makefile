@@ -63,9 +63,11 @@ bench-serve: install
 bench-scale: install
 	$(BIN)/python benchmarks/scale.py
 
+# ruff on everything; mypy on the packages and the CLI (pyproject's [tool.mypy] names them).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
