@@ -39,4 +39,5 @@ class InvalidLeadsError(LeadscoreError):
 
 
 class SettingError(LeadscoreError):
-    """A training option has a value that cannot work (e.g. tier cut-offs out of order)."""
+    """An option or `LEADSCORE_*` setting is missing, malformed, unsafe or cannot work (e.g.
+    tier cut-offs out of order, API keys missing on a public host)."""

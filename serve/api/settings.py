@@ -9,14 +9,10 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from features.errors import LeadscoreError
+from features.errors import SettingError
 from serve.api.auth import ApiKeys
 
 LOOPBACK_NAMES = {"localhost"}
-
-
-class SettingsError(LeadscoreError):
-    """A server setting is missing, malformed or unsafe."""
 
 
 class Settings(BaseSettings):
@@ -80,4 +76,4 @@ def load_settings(**overrides: Any) -> Settings:
         message = first["msg"].removeprefix("Value error, ")
         if first["loc"]:
             message = f"LEADSCORE_{str(first['loc'][0]).upper()}: {message}"
-        raise SettingsError(message) from exc
+        raise SettingError(message) from exc

@@ -4,8 +4,9 @@ import hashlib
 
 import pytest
 
+from features.errors import SettingError
 from serve.api.auth import ApiKeys
-from serve.api.settings import SettingsError, load_settings
+from serve.api.settings import load_settings
 
 
 def test_plain_and_hashed_keys_are_accepted_and_nothing_else():
@@ -30,7 +31,7 @@ def test_keys_come_comma_separated_from_the_environment(monkeypatch):
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "leads.example.com"])
 def test_a_network_host_without_keys_is_refused(monkeypatch, host):
     monkeypatch.delenv("LEADSCORE_API_KEYS", raising=False)
-    with pytest.raises(SettingsError, match="LEADSCORE_API_KEYS is empty"):
+    with pytest.raises(SettingError, match="LEADSCORE_API_KEYS is empty"):
         load_settings(host=host)
     monkeypatch.setenv("LEADSCORE_API_KEYS", "k")
     assert load_settings(host=host).host == host
@@ -44,9 +45,9 @@ def test_loopback_without_keys_is_allowed(monkeypatch, host):
 
 def test_a_malformed_hash_and_a_bad_number_are_one_line_errors(monkeypatch):
     monkeypatch.setenv("LEADSCORE_API_KEYS", "sha256:abc")
-    with pytest.raises(SettingsError, match="64 hex digits"):
+    with pytest.raises(SettingError, match="64 hex digits"):
         load_settings()
     monkeypatch.delenv("LEADSCORE_API_KEYS")
     monkeypatch.setenv("LEADSCORE_MAX_LEADS_PER_REQUEST", "many")
-    with pytest.raises(SettingsError, match="LEADSCORE_MAX_LEADS_PER_REQUEST"):
+    with pytest.raises(SettingError, match="LEADSCORE_MAX_LEADS_PER_REQUEST"):
         load_settings()
