@@ -69,7 +69,8 @@ def test_cli_api_and_server_agree(trained_model, use_trained_store, running_serv
     result = CliRunner().invoke(app, ["score", str(leads_file), "-o", str(scored_file)])
     assert result.exit_code == 0, result.output
     scored = pd.read_parquet(scored_file)
-    assert list(scored.columns) == list(leads.columns) + ["probability", "score", "tier"]
+    score_columns = ["probability", "score", "tier", "expected_value"]
+    assert list(scored.columns) == list(leads.columns) + score_columns
 
     body = {"leads": as_json_leads(leads)}
     with TestClient(create_app(Settings())) as client:
@@ -84,6 +85,9 @@ def test_cli_api_and_server_agree(trained_model, use_trained_store, running_serv
         )
         assert [s["tier"] for s in answer["scores"]] == scored["tier"].tolist()
         assert [s["score"] for s in answer["scores"]] == scored["score"].tolist()
+        np.testing.assert_allclose(
+            [s["expected_value"] for s in answer["scores"]], scored["expected_value"], atol=1e-9
+        )
 
     pyfunc = mlflow.pyfunc.load_model("models:/leadscore@champion")
     np.testing.assert_allclose(
