@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
 from features.chunks import DEFAULT_CHUNK_ROWS
 from features.errors import LeadscoreError
+from train.job_options import JobOptions
+
+if TYPE_CHECKING:
+    from train.results import RetrainOutcome, TrainingResult
 
 app = typer.Typer(
     help="Lead conversion scores learnt from your own won and lost leads.",
@@ -65,75 +72,78 @@ def demo_data(
     typer.echo(f"wrote {rows} leads to {out} and their contract to {contract}")
 
 
-ContractFile = Annotated[Path | None, typer.Option("--config", help="lead contract (TOML)")]
-IdColumn = Annotated[str | None, typer.Option("--id", help="lead id column")]
-TargetColumn = Annotated[str | None, typer.Option(help="outcome column")]
-PositiveLabels = Annotated[list[str] | None, typer.Option(help="label meaning won")]
-NegativeLabels = Annotated[list[str] | None, typer.Option(help="label meaning lost")]
-OpenLabels = Annotated[list[str] | None, typer.Option("--open", help="label of open leads")]
-TimeColumn = Annotated[str | None, typer.Option(help="created-at column")]
-ValueColumn = Annotated[str | None, typer.Option(help="deal value column")]
-LossReasonColumn = Annotated[str | None, typer.Option(help="loss reason column")]
-DropColumns = Annotated[list[str] | None, typer.Option(help="column never used")]
-PiiColumns = Annotated[list[str] | None, typer.Option(help="personal column: never used or logged")]
-NaValues = Annotated[list[str] | None, typer.Option(help="value meaning missing")]
-KindOverrides = Annotated[list[str] | None, typer.Option(help="COLUMN=KIND override")]
-KeepColumns = Annotated[
-    list[str] | None, typer.Option(help="column to keep although the audit flags it")
-]
-TierCutoffs = Annotated[
-    str | None, typer.Option(help="minimum scores of tiers A,B,C, e.g. 70,40,20")
-]
-Capacity = Annotated[
-    int | None, typer.Option(help="leads sales can work per week: sets the size of tier A")
-]
-TuneSeconds = Annotated[
-    float, typer.Option(min=0, help="search LightGBM settings for up to N seconds")
-]
-ModelName = Annotated[str, typer.Option(help="registered model name")]
-Experiment = Annotated[str, typer.Option(help="MLflow experiment")]
-ReportJson = Annotated[Path | None, typer.Option(help="write what happened as JSON")]
+JOB_OPTIONS = {
+    "config": typer.Option("--config", help="lead contract (TOML)"),
+    "id": typer.Option("--id", help="lead id column"),
+    "target": typer.Option(help="outcome column"),
+    "positive": typer.Option(help="label meaning won"),
+    "negative": typer.Option(help="label meaning lost"),
+    "open": typer.Option("--open", help="label of open leads"),
+    "time": typer.Option(help="created-at column"),
+    "value": typer.Option(help="deal value column"),
+    "loss_reason": typer.Option(help="loss reason column"),
+    "drop": typer.Option(help="column never used"),
+    "pii": typer.Option(help="personal column: never used or logged"),
+    "na_values": typer.Option(help="value meaning missing"),
+    "kind": typer.Option(help="COLUMN=KIND override"),
+    "keep_column": typer.Option(help="column to keep although the audit flags it"),
+    "tier_cutoffs": typer.Option(help="minimum scores of tiers A,B,C, e.g. 70,40,20"),
+    "capacity": typer.Option(help="leads sales can work per week: sets the size of tier A"),
+    "tune_seconds": typer.Option(min=0, help="search LightGBM settings for up to N seconds"),
+    "model_name": typer.Option(help="registered model name"),
+    "experiment": typer.Option(help="MLflow experiment"),
+    "report_json": typer.Option(help="write what happened as JSON"),
+}
+
+
+def with_job_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Offer one option per field of `JobOptions` (the options `train` and `retrain` share)
+    where `command` has its `options: JobOptions` parameter; it receives them as one value."""
+    types = get_type_hints(JobOptions)
+    shared = [
+        inspect.Parameter(
+            field.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=field.default,
+            annotation=Annotated[types[field.name], JOB_OPTIONS[field.name]],
+        )
+        for field in fields(JobOptions)
+    ]
+    signature = inspect.signature(command, eval_str=True)
+    parameters = [
+        offered
+        for parameter in signature.parameters.values()
+        for offered in (shared if parameter.name == "options" else [parameter])
+    ]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        options = JobOptions(**{parameter.name: values.pop(parameter.name) for parameter in shared})
+        command(options=options, **values)
+
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return run
 
 
 @app.command()
+@with_job_options
 def train(
     data: Annotated[Path, typer.Argument(help="the export: CSV or Parquet")],
-    config: ContractFile = None,
-    id: IdColumn = None,
-    target: TargetColumn = None,
-    positive: PositiveLabels = None,
-    negative: NegativeLabels = None,
-    open: OpenLabels = None,
-    time: TimeColumn = None,
-    value: ValueColumn = None,
-    loss_reason: LossReasonColumn = None,
-    drop: DropColumns = None,
-    pii: PiiColumns = None,
-    na_values: NaValues = None,
-    kind: KindOverrides = None,
-    keep_column: KeepColumns = None,
-    tier_cutoffs: TierCutoffs = None,
-    capacity: Capacity = None,
-    tune_seconds: TuneSeconds = 0,
-    model_name: ModelName = "leadscore",
-    experiment: Experiment = "leadscore",
-    report_json: ReportJson = None,
+    *,
+    options: JobOptions,
 ) -> None:
     """Train on won and lost leads, evaluate, and register a new model version in MLflow.
 
     Exits 3 when the model shows no usable signal: it is registered but never serves.
     """
-    from train.pipeline import train_from_file
+    from train.pipeline import train_job
 
-    settings = locals()
-    with user_errors():
-        contract, options = _contract_and_options(settings)
-        with _progress_bar(total=5) as step:
-            result = train_from_file(data, contract, options, progress=step)
-    _write_json(report_json, result.to_json())
+    with user_errors(), _progress_bar(total=5) as step:
+        result = train_job(data, options, progress=step)
+    _write_json(options.report_json, result.to_json())
     _print_training_summary(result)
     if not result.usable_signal:
-        reasons = "; and ".join(result.extra["signal"]["reasons"])
+        reasons = "; and ".join(result.summary.evaluation.signal.reasons)
         typer.echo(
             f"no usable signal: {reasons}. Version {result.model_version} is registered for the "
             "record but will not serve: this export does not hold what decides whether a lead "
@@ -144,6 +154,7 @@ def train(
 
 
 @app.command()
+@with_job_options
 def retrain(
     data: Annotated[
         Path | None, typer.Argument(help="the export: CSV or Parquet (optional with --from-store)")
@@ -152,26 +163,8 @@ def retrain(
         bool,
         typer.Option(help="add the score log joined with the outcomes (LEADSCORE_DATABASE_URL)"),
     ] = False,
-    config: ContractFile = None,
-    id: IdColumn = None,
-    target: TargetColumn = None,
-    positive: PositiveLabels = None,
-    negative: NegativeLabels = None,
-    open: OpenLabels = None,
-    time: TimeColumn = None,
-    value: ValueColumn = None,
-    loss_reason: LossReasonColumn = None,
-    drop: DropColumns = None,
-    pii: PiiColumns = None,
-    na_values: NaValues = None,
-    kind: KindOverrides = None,
-    keep_column: KeepColumns = None,
-    tier_cutoffs: TierCutoffs = None,
-    capacity: Capacity = None,
-    tune_seconds: TuneSeconds = 0,
-    model_name: ModelName = "leadscore",
-    experiment: Experiment = "leadscore",
-    report_json: ReportJson = None,
+    *,
+    options: JobOptions,
     auc_tolerance: Annotated[
         float, typer.Option(min=0, help="how much lower ROC AUC may be than the champion's")
     ] = 0.01,
@@ -193,85 +186,25 @@ def retrain(
     Exit codes: 0 promoted or kept (the output and --report-json say which), 2 bad input or
     another retrain holds the lock, 3 no usable signal, 1 anything else.
     """
+    from serve.api.settings import load_settings
     from train.evaluate.gate import PromotionRule
-    from train.retrain import RetrainOptions
-    from train.retrain import retrain as retrain_model
-    from train.sources import read_training_data
+    from train.retrain import retrain_job
 
-    settings = locals()
+    rule = PromotionRule(auc_tolerance, log_loss_tolerance, min_roc_auc, max_log_loss)
     with user_errors():
-        contract, training = _contract_and_options(settings)
-        store = _store_snapshots() if from_store else None
-        rule = PromotionRule(auc_tolerance, log_loss_tolerance, min_roc_auc, max_log_loss)
-        options = RetrainOptions(training, rule, lock_wait)
+        database_url = load_settings().database_url if from_store else None
         with _progress_bar(total=6) as step:
-            step("reading, joining and validating")
-            training_data = read_training_data(contract, data, store)
-            outcome = retrain_model(training_data, contract, options, progress=step)
-    _write_json(report_json, outcome.to_json())
+            outcome = retrain_job(data, database_url, options, rule, lock_wait, progress=step)
+    _write_json(options.report_json, outcome.to_json())
     _print_retrain_summary(outcome)
     if not outcome.usable_signal:
         raise typer.Exit(NO_SIGNAL_EXIT_CODE)
-
-
-def _contract_and_options(settings: dict):
-    """The lead contract and training options from the options `train` and `retrain` share."""
-    from features.contract import load_contract, parse_kind_overrides
-    from train.pipeline import TrainingOptions
-
-    roles = ("id", "target", "positive", "negative", "open", "time", "value", "loss_reason")
-    contract = load_contract(
-        settings["config"],
-        {
-            **{role: settings[role] for role in roles},
-            "drop": settings["drop"],
-            "pii": settings["pii"],
-            "na_values": settings["na_values"],
-            "keep": settings["keep_column"],
-            "kinds": parse_kind_overrides(settings["kind"] or []),
-        },
-    )
-    options = TrainingOptions(
-        model_name=settings["model_name"],
-        experiment=settings["experiment"],
-        tier_cutoffs=_parse_cutoffs(settings["tier_cutoffs"]),
-        capacity=settings["capacity"],
-        tune_seconds=settings["tune_seconds"],
-        report_json=settings["report_json"],
-    )
-    return contract, options
-
-
-def _store_snapshots():
-    """The score log joined with outcomes, from the store the API writes."""
-    from serve.api.settings import load_settings
-    from serve.store.database import open_store
-    from serve.store.snapshots import training_snapshots
-
-    engine = open_store(load_settings().database_url)
-    try:
-        return training_snapshots(engine)
-    finally:
-        engine.dispose()
 
 
 def _write_json(path: Path | None, content: dict) -> None:
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, indent=2), encoding="utf-8")
-
-
-def _parse_cutoffs(text: str | None) -> tuple[int, int, int] | None:
-    from features.errors import SettingError
-
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise SettingError(
-            f"--tier-cutoffs {text!r} must be three scores A,B,C from 0 to 100, e.g. 70,40,20"
-        )
-    return (int(parts[0]), int(parts[1]), int(parts[2]))
 
 
 class Engine(StrEnum):
@@ -371,18 +304,25 @@ def rollback(
 
 
 @contextmanager
-def _progress_bar(total: int) -> Iterator:
+def _progress_bar(total: int) -> Iterator[Callable[[str], None]]:
+    """A bar over the steps of a job, shown from its first step: an option refused before
+    that prints its error alone."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description:<36}"), BarColumn(), TimeElapsedColumn())
     timer = _StepTimer()
-    with Progress(*columns, transient=True) as progress:
-        task = progress.add_task("starting", total=total)
+    with ExitStack() as shown:
+        bar: Progress | None = None
+        task = None
 
         def step(description: str) -> None:
-            if progress.tasks[task].description != "starting":
-                progress.advance(task)
-            progress.update(task, description=description)
+            nonlocal bar, task
+            if bar is None or task is None:
+                bar = shown.enter_context(Progress(*columns, transient=True))
+                task = bar.add_task(description, total=total)
+            else:
+                bar.advance(task)
+                bar.update(task, description=description)
             timer.next(description)
 
         yield step
@@ -418,7 +358,7 @@ def _share_bar(action: str) -> Iterator:
         yield report
 
 
-def _print_training_summary(result) -> None:
+def _print_training_summary(result: TrainingResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -430,60 +370,60 @@ def _print_training_summary(result) -> None:
     table.add_column("model", justify="right")
     table.add_column("95 % interval", justify="right")
     table.add_column("baseline", justify="right")
-    intervals = result.extra["intervals"]
-    for name, value in result.metrics.items():
-        span = intervals.get(name, {}).get("model")
-        span_text = f"{span['low']:.4f} - {span['high']:.4f}" if span else ""
-        table.add_row(name, f"{value:.4f}", span_text, f"{result.baseline_metrics[name]:.4f}")
+    summary, evaluation = result.summary, result.summary.evaluation
+    for name, value in evaluation.metrics.items():
+        spans = evaluation.intervals.get(name)
+        span_text = f"{spans.model.low:.4f} - {spans.model.high:.4f}" if spans else ""
+        table.add_row(name, f"{value:.4f}", span_text, f"{evaluation.baseline_metrics[name]:.4f}")
     console = Console()
     console.print(table)
-    rows = result.rows
     console.print(
-        f"trained on {sum(rows['train'].values())} leads, evaluated on "
-        f"{sum(rows['evaluate'].values())} held-back ones ({result.split} split), "
+        f"trained on {summary.rows.train.total} leads, evaluated on "
+        f"{summary.rows.evaluate.total} held-back ones ({summary.split} split), "
         f"{result.trees} trees, {result.calibration} calibration, {result.seconds:.1f} s; "
         f"model URI {result.model_uri}"
     )
-    excluded = [f["column"] for f in result.extra["audit"] if f["excluded"] and f["column"]]
-    if excluded:
-        console.print(f"the audit excluded: {', '.join(excluded)}")
-    console.print(f"decision: {result.extra['decision']['reason']}")
-    console.print(f"report: {result.extra['report_html']}")
+    if summary.audit.excluded:
+        console.print(f"the audit excluded: {', '.join(summary.audit.excluded)}")
+    console.print(f"decision: {result.decision.reason}")
+    console.print(f"report: {result.report.html}")
 
 
-def _print_retrain_summary(outcome) -> None:
+def _print_retrain_summary(outcome: RetrainOutcome) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from serve.model.drift import PSI_WARNING
+
     console = Console()
     data = outcome.data
-    sources = ", ".join(f"{n} rows from the {name}" for name, n in data["sources"].items())
-    classes = ", ".join(f"{n} {name}" for name, n in data["classes"].items())
-    span = data["time_range"]
-    when = f", created {span['first']} to {span['last']}" if span else ""
+    sources = ", ".join(f"{n} rows from the {name}" for name, n in data.sources.items())
+    classes = f"{data.classes.won} won, {data.classes.lost} lost, {data.classes.open} open"
+    span = data.time_range
+    when = f", created {span.first} to {span.last}" if span else ""
     console.print(f"read {sources} ({classes}{when})")
-    if data["duplicates_resolved"]:
-        console.print(f"{data['duplicates_resolved']} leads in both: the store's outcome wins")
-    if outcome.comparison:
-        table = Table(title=f"challenger against champion on {outcome.comparison['leads']} leads")
+    if data.duplicates_resolved:
+        console.print(f"{data.duplicates_resolved} leads in both: the store's outcome wins")
+    comparison = outcome.comparison
+    if comparison:
+        table = Table(title=f"challenger against champion on {comparison.leads} leads")
         for column in ("metric", "challenger", "champion", "difference (95 % interval)"):
             table.add_column(column, justify="right")
-        for metric, diff in outcome.comparison["challenger_minus_champion"].items():
+        for metric, diff in comparison.difference.items():
             table.add_row(
                 metric,
-                f"{outcome.comparison['challenger'][metric]['estimate']:.4f}",
-                f"{outcome.comparison['champion'][metric]['estimate']:.4f}",
-                f"{diff['estimate']:+.4f} ({diff['low']:+.4f} to {diff['high']:+.4f})",
+                f"{comparison.challenger[metric].estimate:.4f}",
+                f"{comparison.champion[metric].estimate:.4f}",
+                f"{diff.estimate:+.4f} ({diff.low:+.4f} to {diff.high:+.4f})",
             )
         console.print(table)
-    drifted = (outcome.drift or {}).get("drifted")
-    if drifted:
-        psi = outcome.drift["psi"]
-        listed = ", ".join(f"{c} ({psi[c]:.2f})" for c in drifted)
-        console.print(f"warning: drift above PSI {outcome.drift['warning_level']}: {listed}")
+    drift = outcome.drift
+    if drift and drift.drifted:
+        listed = ", ".join(f"{c} ({drift.psi[c]:.2f})" for c in drift.drifted)
+        console.print(f"warning: drift above PSI {PSI_WARNING}: {listed}")
     if outcome.training:
         console.print(f"challenger: version {outcome.training.model_version}")
-    console.print(f"decision: {outcome.reason}")
+    console.print(f"decision: {outcome.decision.reason}")
 
 
 if __name__ == "__main__":

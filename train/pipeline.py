@@ -4,11 +4,9 @@ order, and `train.retrain` reuses the same steps for the retraining job."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -17,69 +15,27 @@ from mlflow.tracking import MlflowClient
 
 from features.contract import LeadContract
 from features.errors import SettingError
-from features.joins import JOINED_COLUMNS_KEY, JoinReport
 from features.labels import LabeledLeads, parse_times
-from serve.model.deal_value import DEFAULT_KEY
-from serve.model.drift import profile
 from serve.model.lead_model import LeadModel
 from serve.model.loading import CHAMPION, alias_version
 from serve.model.tracking import configure_tracking
-from train.evaluate.gate import decide_champion
+from train.evaluate.gate import Decision, decide_champion
 from train.evaluate.holdout import Evaluation, evaluate_holdout
+from train.job_options import JobOptions, TrainingOptions
 from train.learn import LearnedModel, TierRule, learn_lead_model
-from train.model_metadata import default_deal_value
+from train.model_metadata import model_metadata, row_counts
 from train.registry.experiment import use_experiment
 from train.registry.run_log import log_decision, log_report, log_training
 from train.registry.versions import RegisteredVersion, log_and_register
 from train.report.html_report import report_paths, write_report
+from train.results import ReportFiles, RowCounts, TrainingResult, TrainingSummary
 from train.sources import TrainingData, read_training_data
 from train.split import Split, split_rows
 from train.tier_cutoffs import weekly_lead_volume
 
-log = logging.getLogger(__name__)
-
 Progress = Callable[[str], None]
-STEPS = 5
 FINGERPRINT_TAG = "leadscore.data_fingerprint"
-
-
-@dataclass(frozen=True)
-class TrainingOptions:
-    """Everything about a training run that is not the contract."""
-
-    model_name: str = "leadscore"
-    experiment: str = "leadscore"
-    tier_cutoffs: tuple[int, int, int] | None = None
-    capacity: int | None = None
-    tune_seconds: float = 0
-    report_json: Path | None = None
-
-
-@dataclass
-class TrainingResult:
-    """What `--report-json` writes."""
-
-    run_id: str
-    model_uri: str
-    model_version: str
-    champion: bool
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, float]
-    rows: dict[str, dict[str, int]]
-    trees: int
-    calibration: str
-    split: str
-    seconds: float
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def usable_signal(self) -> bool:
-        return self.extra["decision"]["usable_signal"]
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data.update(data.pop("extra"))
-        return data
+DEFAULT_OPTIONS = TrainingOptions()
 
 
 @dataclass
@@ -91,7 +47,7 @@ class Candidate:
     learned: LearnedModel
     evaluation: Evaluation
     outer: Split
-    summary: dict
+    summary: TrainingSummary
     started: float
 
     @property
@@ -103,10 +59,18 @@ class Candidate:
         return self.outer.evaluate
 
 
+def train_job(
+    path: Path, options: JobOptions, progress: Progress = lambda step: None
+) -> TrainingResult:
+    """`leadscore train`: the contract and training options from the command line's options,
+    then `train_from_file`."""
+    return train_from_file(path, options.contract(), options.training(), progress)
+
+
 def train_from_file(
     path: Path,
     contract: LeadContract,
-    options: TrainingOptions = TrainingOptions(),
+    options: TrainingOptions = DEFAULT_OPTIONS,
     progress: Progress = lambda step: None,
 ) -> TrainingResult:
     """Train, evaluate and register one model version; it becomes champion only when it shows
@@ -126,11 +90,10 @@ def train_from_file(
         )
         if decision.champion:
             client.set_registered_model_alias(options.model_name, CHAMPION, version.version)
-        candidate.summary.update(decision=decision.to_dict())
-        log_decision(candidate.summary)
+        log_decision(decision)
         progress("writing the report")
-        write_run_report(candidate, options, version)
-    return training_result(candidate, run.info.run_id, version, decision.champion)
+        report = write_run_report(candidate, options, version, decision)
+    return training_result(candidate, run.info.run_id, version, decision, report)
 
 
 def learn_candidate(
@@ -155,8 +118,9 @@ def learn_candidate(
         leads.frame.iloc[outer.evaluate],
         leads.y[outer.evaluate],
     )
-    learned.model.metadata = _metadata(learned, evaluation, data, outer)
-    summary = _summary(options, learned, evaluation, data.joins, tier_rule, outer)
+    rows = row_counts(leads, outer.train, outer.evaluate)
+    learned.model.metadata = model_metadata(learned, evaluation, data, outer, rows)
+    summary = _summary(options, learned, evaluation, data, tier_rule, outer, rows)
     return Candidate(data, learned, evaluation, outer, summary, started)
 
 
@@ -164,15 +128,8 @@ def register_candidate(
     client: MlflowClient, candidate: Candidate, options: TrainingOptions
 ) -> RegisteredVersion:
     """Log the candidate into the active run and register it as a new version (no alias)."""
-    learned = candidate.learned
-    log_training(
-        learned.model,
-        candidate.data.source,
-        candidate.evaluation,
-        candidate.summary,
-        learned.tuned_params,
-    )
-    version = log_and_register(learned.model, candidate.data.leads.frame, options.model_name)
+    log_training(candidate.model, candidate.data, candidate.summary)
+    version = log_and_register(candidate.model, candidate.data.leads.frame, options.model_name)
     usable = candidate.evaluation.signal.usable
     client.set_model_version_tag(
         options.model_name, version.version, "leadscore.usable_signal", str(usable).lower()
@@ -180,37 +137,37 @@ def register_candidate(
     client.set_model_version_tag(
         options.model_name, version.version, FINGERPRINT_TAG, candidate.data.fingerprint
     )
-    candidate.summary.update(model_version=version.version)
     return version
 
 
 def write_run_report(
-    candidate: Candidate, options: TrainingOptions, version: RegisteredVersion
-) -> None:
+    candidate: Candidate, options: TrainingOptions, version: RegisteredVersion, decision: Decision
+) -> ReportFiles:
     """The HTML report and plots, logged into the active run."""
     html_path, plots_folder = report_paths(options.report_json, options.model_name, version.version)
-    pngs = write_report(candidate.summary, candidate.evaluation, html_path, plots_folder)
-    log_report(html_path, pngs)
-    candidate.summary.update(report_html=str(html_path), plots=[str(p) for p in pngs])
+    report = write_report(candidate.summary, version.version, decision, html_path, plots_folder)
+    log_report(report)
+    return report
 
 
 def training_result(
-    candidate: Candidate, run_id: str, version: RegisteredVersion, champion: bool
+    candidate: Candidate,
+    run_id: str,
+    version: RegisteredVersion,
+    decision: Decision,
+    report: ReportFiles,
 ) -> TrainingResult:
-    model, evaluation = candidate.model, candidate.evaluation
+    model = candidate.model
     return TrainingResult(
         run_id=run_id,
         model_uri=version.uri,
         model_version=version.version,
-        champion=champion,
-        metrics=evaluation.metrics,
-        baseline_metrics=evaluation.baseline_metrics,
-        rows=model.metadata["rows"],
+        decision=decision,
+        summary=candidate.summary,
+        report=report,
         trees=model.booster.num_trees(),
         calibration=model.calibrator.method,
-        split="time" if candidate.outer.by_time else "stratified",
         seconds=round(time.perf_counter() - candidate.started, 2),
-        extra={k: v for k, v in candidate.summary.items() if k not in _RESULT_FIELDS},
     )
 
 
@@ -249,89 +206,26 @@ def _tier_rule(options: TrainingOptions, data: TrainingData, contract: LeadContr
     return TierRule(capacity=options.capacity, weekly_volume=volume)
 
 
-def _metadata(
-    learned: LearnedModel, evaluation: Evaluation, data: TrainingData, outer: Split
-) -> dict:
-    """What the model carries: its evaluation, what it was trained on (content fingerprint and
-    newest training lead, so a retrain compares on leads it never saw) and its drift reference."""
-    leads, model = data.leads, learned.model
-    train_frame, y_train = leads.frame.iloc[outer.train], leads.y[outer.train]
-    train_matrix = model.encoder.transform(train_frame)
-    metadata = {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data_sha256": data.file_sha256,
-        "data_fingerprint": data.fingerprint,
-        "trained_through": _newest(leads, outer.train),
-        "metrics": evaluation.metrics,
-        "baseline_metrics": evaluation.baseline_metrics,
-        "rows": _row_counts(leads, outer.train, outer.evaluate),
-        "features": model.encoder.feature_names,
-        "trees": model.booster.num_trees(),
-        "usable_signal": evaluation.signal.usable,
-        "leaky_columns": learned.audit.excluded_as_leaks,
-        "drift_profile": profile(
-            model.encoder, train_matrix, model.probabilities(train_matrix), float(y_train.mean())
-        ),
-    }
-    if data.joins:  # scoring joins the same tables and must name their columns alike
-        metadata[JOINED_COLUMNS_KEY] = {join.table: join.columns for join in data.joins}
-    value_column = model.contract.value
-    if value_column:
-        metadata[DEFAULT_KEY] = default_deal_value(train_frame[value_column], y_train)
-    return metadata
-
-
-def _newest(leads: LabeledLeads, rows: np.ndarray) -> str | None:
-    if leads.created_at is None or len(rows) == 0:
-        return None
-    return leads.created_at.iloc[rows].max().isoformat()
-
-
 def _summary(
     options: TrainingOptions,
     learned: LearnedModel,
     evaluation: Evaluation,
-    joins: list[JoinReport],
+    data: TrainingData,
     tier_rule: TierRule,
     outer: Split,
-) -> dict:
-    """The report's content, beyond the fields `TrainingResult` has always had."""
+    rows: RowCounts,
+) -> TrainingSummary:
     model = learned.model
-    return {
-        "model_name": options.model_name,
-        "metrics": evaluation.metrics,
-        "baseline_metrics": evaluation.baseline_metrics,
-        "rows": model.metadata["rows"],
-        "split": "time" if outer.by_time else "stratified",
-        "features": model.encoder.feature_names,
-        "audit": learned.audit.to_list(),
-        "missing_share": learned.audit.missing_share,
-        "kept_columns": list(model.contract.keep),
-        "joins": [j.to_dict() for j in joins],
-        "intervals": evaluation.intervals,
-        "base_rate_log_loss": evaluation.base_rate_log_loss,
-        "signal": evaluation.signal.to_dict(),
-        "tiers": {
-            "cutoffs": list(model.tiers.cutoffs),
-            "rule": tier_rule.describe(),
-            "table": evaluation.tier_table,
-        },
-        "value": evaluation.value,
-        "top_features": evaluation.top_features,
-        "tuned_params": learned.tuned_params,
-    }
-
-
-_RESULT_FIELDS = {"metrics", "baseline_metrics", "rows", "split"}
-
-
-def _row_counts(leads: LabeledLeads, train: np.ndarray, evaluate_rows: np.ndarray) -> dict:
-    def counts(rows: np.ndarray) -> dict[str, int]:
-        won = int(leads.y[rows].sum())
-        return {"won": won, "lost": int(len(rows) - won)}
-
-    return {
-        "train": counts(train),
-        "evaluate": counts(evaluate_rows),
-        "open": {"open": leads.n_open},
-    }
+    return TrainingSummary(
+        model_name=options.model_name,
+        rows=rows,
+        split="time" if outer.by_time else "stratified",
+        features=model.encoder.feature_names,
+        audit=learned.audit,
+        kept_columns=list(model.contract.keep),
+        joins=data.joins,
+        evaluation=evaluation,
+        tier_cutoffs=model.tiers.cutoffs,
+        tier_rule=tier_rule.describe(),
+        tuned_params=learned.tuned_params,
+    )

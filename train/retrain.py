@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -18,18 +19,17 @@ from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
 from features.contract import LeadContract
-from serve.model.drift import PSI_WARNING, drift_report
+from serve.model.drift import PSI_WARNING, DriftReport, drift_report
 from serve.model.lead_model import LeadModel
 from serve.model.loading import CHAMPION, alias_version, load_lead_model
 from serve.model.tracking import configure_tracking
 from train.evaluate.challenge import Comparison, compare, enough_leads, unseen_by_champion
 from train.evaluate.gate import Decision, PromotionRule, decide_promotion
+from train.job_options import JobOptions, TrainingOptions
 from train.pipeline import (
     FINGERPRINT_TAG,
     Candidate,
     Progress,
-    TrainingOptions,
-    TrainingResult,
     learn_candidate,
     register_candidate,
     training_result,
@@ -39,13 +39,13 @@ from train.registry.experiment import use_experiment
 from train.registry.lock import registry_lock
 from train.registry.run_log import log_retrain_decision
 from train.registry.versions import promote
-from train.sources import TrainingData
+from train.results import RetrainOutcome
+from train.sources import TrainingData, read_training_data, store_snapshots
 
 log = logging.getLogger(__name__)
 
 JOB_TAG = "leadscore.job"
 RETRAIN = "retrain"
-PROMOTED, KEPT = "promoted", "kept"
 
 
 @dataclass(frozen=True)
@@ -55,31 +55,22 @@ class RetrainOptions:
     lock_wait: float = 0.0
 
 
-@dataclass
-class RetrainOutcome:
-    """What the job decided and why; `--report-json` writes `to_json()`."""
-
-    decision: str
-    reason: str
-    data: dict
-    champion_version: str | None
-    usable_signal: bool = True
-    comparison: dict | None = None
-    drift: dict | None = None
-    training: TrainingResult | None = None
-
-    def to_json(self) -> dict:
-        report = self.training.to_json() if self.training else {}
-        report.update(
-            decision=self.decision,
-            reason=self.reason,
-            data=self.data,
-            previous_champion=self.champion_version,
-            usable_signal=self.usable_signal,
-            comparison=self.comparison,
-            drift=self.drift,
-        )
-        return report
+def retrain_job(
+    path: Path | None,
+    database_url: str | None,
+    options: JobOptions,
+    rule: PromotionRule,
+    lock_wait: float,
+    progress: Progress = lambda step: None,
+) -> RetrainOutcome:
+    """`leadscore retrain`: read the export at `path` and/or the store at `database_url` (the
+    score log joined with the outcomes), then `retrain` on them."""
+    contract = options.contract()
+    retrain_options = RetrainOptions(options.training(), rule, lock_wait)
+    store = store_snapshots(database_url) if database_url is not None else None
+    progress("reading, joining and validating")
+    data = read_training_data(contract, path, store)
+    return retrain(data, contract, retrain_options, progress)
 
 
 def retrain(
@@ -98,49 +89,32 @@ def retrain(
         fail_abandoned_runs(client, experiment_id)
         champion_version = alias_version(client, name, CHAMPION)
         if champion_version and _fingerprint(client, name, champion_version) == data.fingerprint:
-            return RetrainOutcome(
-                KEPT,
+            reason = (
                 f"kept: the data is the same as champion version {champion_version} learnt "
-                "from (same data fingerprint); nothing new to learn, nothing registered",
-                described,
-                champion_version,
+                "from (same data fingerprint); nothing new to learn, nothing registered"
             )
+            return RetrainOutcome(Decision(False, True, reason), described, champion_version)
         candidate = learn_candidate(data, contract, options.training, progress, started)
         progress("comparing with the champion")
         champion = (
-            load_lead_model(f"models:/{name}/{champion_version}") if champion_version else None
+            load_lead_model(f"models:/{name}/{champion_version}").model
+            if champion_version
+            else None
         )
-        comparison, no_comparison = _compare(candidate, champion.model if champion else None)
-        if no_comparison:
-            decision = Decision(False, candidate.evaluation.signal.usable, no_comparison)
-        else:
-            decision = decide_promotion(
-                candidate.evaluation.signal,
-                candidate.evaluation.metrics,
-                options.rule,
-                comparison,
-            )
-        drift = _drift(candidate, champion.model if champion else None)
+        decision, comparison = _decide(candidate, champion, options.rule)
+        outcome = RetrainOutcome(
+            decision, described, champion_version, comparison, _drift(candidate, champion)
+        )
         progress("logging to MLflow and registering")
         with mlflow.start_run(experiment_id=experiment_id, tags={JOB_TAG: RETRAIN}) as run:
             version = register_candidate(client, candidate, options.training)
             if decision.champion:
                 promote(client, name, version.version)
-            outcome = RetrainOutcome(
-                PROMOTED if decision.champion else KEPT,
-                decision.reason,
-                described,
-                champion_version,
-                usable_signal=decision.usable_signal,
-                comparison=comparison.to_dict() if comparison else None,
-                drift=drift,
-            )
-            candidate.summary.update(decision=decision.to_dict())
-            log_retrain_decision(candidate.summary, outcome.to_json())
+            log_retrain_decision(outcome)
             progress("writing the report")
-            write_run_report(candidate, options.training, version)
-        outcome.training = training_result(candidate, run.info.run_id, version, decision.champion)
-    return outcome
+            report = write_run_report(candidate, options.training, version, decision)
+        training = training_result(candidate, run.info.run_id, version, decision, report)
+    return replace(outcome, training=training)
 
 
 def fail_abandoned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
@@ -160,6 +134,18 @@ def fail_abandoned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
 
 def _fingerprint(client: MlflowClient, name: str, version: str) -> str | None:
     return client.get_model_version(name, version).tags.get(FINGERPRINT_TAG)
+
+
+def _decide(
+    candidate: Candidate, champion: LeadModel | None, rule: PromotionRule
+) -> tuple[Decision, Comparison | None]:
+    """Whether the challenger is promoted, with the comparison that decided it (none without a
+    champion, or with too few leads the champion never trained on: then it is kept)."""
+    comparison, too_few = _compare(candidate, champion)
+    evaluation = candidate.evaluation
+    if too_few:
+        return Decision(False, evaluation.signal.usable, too_few), None
+    return decide_promotion(evaluation.signal, evaluation.metrics, rule, comparison), comparison
 
 
 def _compare(
@@ -190,7 +176,7 @@ def _compare(
     return compare(y, challenger, serving), None
 
 
-def _drift(candidate: Candidate, champion: LeadModel | None) -> dict | None:
+def _drift(candidate: Candidate, champion: LeadModel | None) -> DriftReport | None:
     """The champion's training leads against the new leads (all of them), or None without a
     champion or a stored profile."""
     if champion is None or "drift_profile" not in champion.metadata:
@@ -211,4 +197,4 @@ def _drift(candidate: Candidate, champion: LeadModel | None) -> dict | None:
             PSI_WARNING,
             ", ".join(report.drifted),
         )
-    return report.to_json()
+    return report

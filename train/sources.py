@@ -8,9 +8,10 @@ a lead in both the export and the store keeps its store row (the newest outcome 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,11 +19,44 @@ import pandas as pd
 from features.contract import LeadContract
 from features.errors import SettingError
 from features.joins import JoinReport, read_export
-from features.labels import LabeledLeads, outcome_names, split_labeled
+from features.labels import LOST, OPEN, WON, LabeledLeads, outcome_names, split_labeled
 from features.reading import file_sha256
+from serve.store.database import open_store
+from serve.store.snapshots import training_snapshots
 
 STORE = "store"
 STORE_ONLY_COLUMNS = ["scored_at", "model_version", "closed_at"]
+
+
+@dataclass(frozen=True)
+class OutcomeCounts:
+    won: int
+    lost: int
+    open: int
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    first: str
+    last: str
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """Rows per source, per outcome, and the created-at range of what a job read."""
+
+    sources: dict[str, int]
+    duplicates_resolved: int
+    classes: OutcomeCounts
+    time_range: TimeRange | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sources": self.sources,
+            "duplicates_resolved": self.duplicates_resolved,
+            "classes": asdict(self.classes),
+            "time_range": asdict(self.time_range) if self.time_range else None,
+        }
 
 
 @dataclass
@@ -37,7 +71,7 @@ class TrainingData:
     joins: list[JoinReport] = field(default_factory=list)
     duplicates: int = 0
 
-    @property
+    @cached_property
     def file_sha256(self) -> str | None:
         return file_sha256(self.path) if self.path and not self.sources.get(STORE) else None
 
@@ -53,18 +87,22 @@ class TrainingData:
         digest.update(rows.tobytes())
         return digest.hexdigest()
 
-    def describe(self, contract: LeadContract) -> dict:
+    def describe(self, contract: LeadContract) -> DataSummary:
         """Rows per source, per class (won, lost, open) and the created-at range."""
         classes = outcome_names(self.frame, contract, self.source).value_counts()
         times = self.leads.created_at
-        return {
-            "sources": self.sources,
-            "duplicates_resolved": self.duplicates,
-            "classes": {k: int(classes.get(k, 0)) for k in ("won", "lost", "open")},
-            "time_range": None
+        return DataSummary(
+            sources=self.sources,
+            duplicates_resolved=self.duplicates,
+            classes=OutcomeCounts(
+                won=int(classes.get(WON, 0)),
+                lost=int(classes.get(LOST, 0)),
+                open=int(classes.get(OPEN, 0)),
+            ),
+            time_range=None
             if times is None or times.isna().all()
-            else {"first": times.min().isoformat(), "last": times.max().isoformat()},
-        }
+            else TimeRange(times.min().isoformat(), times.max().isoformat()),
+        )
 
 
 def read_training_data(
@@ -75,7 +113,9 @@ def read_training_data(
     contract.require_training_roles()
     if path is None and store is None:
         raise SettingError("no data: give an export file, --from-store, or both")
-    frames, sources, joins = [], {}, []
+    frames: list[pd.DataFrame] = []
+    sources: dict[str, int] = {}
+    joins: list[JoinReport] = []
     if path is not None:
         frame, joins = read_export(path, contract)
         frames.append(frame)
@@ -89,6 +129,15 @@ def read_training_data(
     )
     leads = split_labeled(frame, contract, source)
     return TrainingData(frame, leads, source, sources, path, joins, duplicates)
+
+
+def store_snapshots(database_url: str) -> pd.DataFrame:
+    """The score log joined with the outcomes, from the store the API writes."""
+    engine = open_store(database_url)
+    try:
+        return training_snapshots(engine)
+    finally:
+        engine.dispose()
 
 
 def store_as_export(snapshots: pd.DataFrame, contract: LeadContract) -> pd.DataFrame:

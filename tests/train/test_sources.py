@@ -57,4 +57,4 @@ def test_store_rows_join_the_export_and_their_outcome_wins(tmp_path):
     assert row["outcome"].tolist() == ["won"]
     assert row["created_at"].astype(str).tolist() == ["2026-01-01 00:00:00"]
     described = data.describe(CONTRACT)
-    assert described["classes"]["open"] == int((frame["outcome"] == "open").sum()) - 1
+    assert described.classes.open == int((frame["outcome"] == "open").sum()) - 1

@@ -33,10 +33,10 @@ def test_capacity_sets_the_share_of_tier_a():
 def test_tier_table_counts_and_shares():
     y = np.array([1, 1, 0, 1, 0, 0, 0, 0])
     tiers = np.array(["A", "A", "B", "B", "C", "C", "D", "D"], dtype=object)
-    table = {row["tier"]: row for row in tier_table(y, tiers)}
-    assert table["A"]["conversion_rate"] == 1.0 and table["A"]["conversions"] == 2
-    assert table["B"]["share_of_conversions"] == pytest.approx(1 / 3)
-    assert sum(row["leads"] for row in table.values()) == 8
+    table = {row.tier: row for row in tier_table(y, tiers)}
+    assert table["A"].conversion_rate == 1.0 and table["A"].conversions == 2
+    assert table["B"].share_of_conversions == pytest.approx(1 / 3)
+    assert sum(row.leads for row in table.values()) == 8
 
 
 def test_value_ranking_prefers_large_likely_deals():
@@ -44,7 +44,7 @@ def test_value_ranking_prefers_large_likely_deals():
     probability = np.r_[np.full(10, 0.6), np.full(10, 0.5)]
     value = np.r_[[1000.0, 10, 10, 10, 10, 10, 10, 10, 10, np.nan], np.full(10, 20.0)]
     ranking = value_ranking(y, probability, value, fill_value=10.0)
-    assert ranking["won_value"] == pytest.approx(1000 + 9 * 10)
+    assert ranking.won_value == pytest.approx(1000 + 9 * 10)
     # top decile = 2 leads: by expected value the 1,000 deal and a 20 lost deal (0.5 x 20 > 6)
-    assert ranking["top_decile_won_value_share_by_expected_value"] == pytest.approx(1000 / 1090)
-    assert ranking["top_decile_won_value_share_by_probability"] == pytest.approx(1010 / 1090)
+    assert ranking.top_decile_won_value_share_by_expected_value == pytest.approx(1000 / 1090)
+    assert ranking.top_decile_won_value_share_by_probability == pytest.approx(1010 / 1090)

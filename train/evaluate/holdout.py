@@ -4,7 +4,7 @@ model relies on most."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,9 +12,9 @@ import pandas as pd
 from serve.model.lead_model import LeadModel
 from serve.model.metrics import base_rate_log_loss, evaluate
 from serve.model.tiers import to_scores
-from train.evaluate.bootstrap import Bootstrap
+from train.evaluate.bootstrap import Bootstrap, Interval
 from train.evaluate.gate import SignalCheck, check_signal
-from train.evaluate.ranking import tier_table, value_ranking
+from train.evaluate.ranking import TierRow, ValueRanking, tier_table, value_ranking
 from train.fit import fit_baseline
 
 TOP_FEATURES = 10
@@ -22,19 +22,46 @@ CONTRIBUTION_ROWS = 20_000
 INTERVAL_METRICS = ("roc_auc", "log_loss", "lift_at_10")
 
 
-@dataclass
+@dataclass(frozen=True)
+class MetricIntervals:
+    """95 % intervals of one metric: the model's, the baseline's and their paired difference."""
+
+    model: Interval
+    baseline: Interval
+    model_minus_baseline: Interval
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        return {
+            "model": self.model.to_dict(),
+            "baseline": self.baseline.to_dict(),
+            "model_minus_baseline": self.model_minus_baseline.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class FeatureStrength:
+    """How much one encoded field moves the raw score, on average over the evaluation leads."""
+
+    feature: str
+    mean_abs_contribution: float
+
+    def to_dict(self) -> dict[str, str | float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     y: np.ndarray
     probability: np.ndarray
     baseline_probability: np.ndarray
     metrics: dict[str, float]
     baseline_metrics: dict[str, float]
-    intervals: dict[str, dict[str, dict[str, float]]]
+    intervals: dict[str, MetricIntervals]
     base_rate_log_loss: float
     signal: SignalCheck
-    tier_table: list[dict]
-    value: dict[str, float] | None
-    top_features: list[dict]
+    tier_table: list[TierRow]
+    value: ValueRanking | None
+    top_features: list[FeatureStrength]
 
 
 def evaluate_holdout(
@@ -53,11 +80,11 @@ def evaluate_holdout(
         y_eval, {"model": probability, "baseline": baseline_probability}, INTERVAL_METRICS
     )
     intervals = {
-        metric: {
-            "model": bootstrap.interval("model", metric).to_dict(),
-            "baseline": bootstrap.interval("baseline", metric).to_dict(),
-            "model_minus_baseline": bootstrap.difference("model", "baseline", metric).to_dict(),
-        }
+        metric: MetricIntervals(
+            model=bootstrap.interval("model", metric),
+            baseline=bootstrap.interval("baseline", metric),
+            model_minus_baseline=bootstrap.difference("model", "baseline", metric),
+        )
         for metric in INTERVAL_METRICS
     }
     metrics = evaluate(y_eval, probability)
@@ -79,13 +106,15 @@ def evaluate_holdout(
     )
 
 
-def top_features(model: LeadModel, matrix: np.ndarray, count: int = TOP_FEATURES) -> list[dict]:
+def top_features(
+    model: LeadModel, matrix: np.ndarray, count: int = TOP_FEATURES
+) -> list[FeatureStrength]:
     """The fields that move scores most: mean absolute contribution to the raw score."""
     contributions = model.contributions(matrix[:CONTRIBUTION_ROWS])[:, :-1]
     strength = np.abs(contributions).mean(axis=0)
     order = np.argsort(-strength)[:count]
     names = model.encoder.feature_names
-    return [{"feature": names[i], "mean_abs_contribution": float(strength[i])} for i in order]
+    return [FeatureStrength(names[i], float(strength[i])) for i in order]
 
 
 def _value_ranking(
@@ -94,7 +123,7 @@ def _value_ranking(
     eval_frame: pd.DataFrame,
     y_eval: np.ndarray,
     probability: np.ndarray,
-) -> dict[str, float] | None:
+) -> ValueRanking | None:
     column = model.contract.value
     if not column or column not in eval_frame.columns:
         return None

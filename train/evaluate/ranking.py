@@ -3,12 +3,41 @@ deal value the top of the list holds."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 from serve.model.tiers import TIER_NAMES
 
 
-def tier_table(y: np.ndarray, tiers: np.ndarray) -> list[dict]:
+@dataclass(frozen=True)
+class TierRow:
+    """How one tier did on the evaluation leads."""
+
+    tier: str
+    leads: int
+    share_of_leads: float
+    conversions: int
+    conversion_rate: float
+    share_of_conversions: float
+
+    def to_dict(self) -> dict[str, str | int | float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ValueRanking:
+    """The share of the won deal value the top 10 % of leads holds, ranked two ways."""
+
+    top_decile_won_value_share_by_expected_value: float
+    top_decile_won_value_share_by_probability: float
+    won_value: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def tier_table(y: np.ndarray, tiers: np.ndarray) -> list[TierRow]:
     """Per tier: leads, share of leads, conversions, conversion rate, share of all conversions."""
     y = np.asarray(y)
     total_won = max(int(y.sum()), 1)
@@ -17,21 +46,21 @@ def tier_table(y: np.ndarray, tiers: np.ndarray) -> list[dict]:
         members = tiers == name
         leads, won = int(members.sum()), int(y[members].sum())
         rows.append(
-            {
-                "tier": name,
-                "leads": leads,
-                "share_of_leads": leads / len(y) if len(y) else 0.0,
-                "conversions": won,
-                "conversion_rate": won / leads if leads else 0.0,
-                "share_of_conversions": won / total_won,
-            }
+            TierRow(
+                tier=name,
+                leads=leads,
+                share_of_leads=leads / len(y) if len(y) else 0.0,
+                conversions=won,
+                conversion_rate=won / leads if leads else 0.0,
+                share_of_conversions=won / total_won,
+            )
         )
     return rows
 
 
 def value_ranking(
     y: np.ndarray, probability: np.ndarray, value: np.ndarray, fill_value: float
-) -> dict[str, float]:
+) -> ValueRanking:
     """What share of the won deal value the top 10 % of leads holds, ranked by expected value
     (probability x deal value; a missing value counts as `fill_value`) and by probability."""
     value = np.where(np.isnan(value), fill_value, value)
@@ -43,8 +72,8 @@ def value_ranking(
         order = np.argsort(-ranking, kind="stable")[:top]
         return float(won_value[order].sum() / total) if total else 0.0
 
-    return {
-        "top_decile_won_value_share_by_expected_value": share(probability * value),
-        "top_decile_won_value_share_by_probability": share(probability),
-        "won_value": float(total),
-    }
+    return ValueRanking(
+        top_decile_won_value_share_by_expected_value=share(probability * value),
+        top_decile_won_value_share_by_probability=share(probability),
+        won_value=float(total),
+    )

@@ -17,9 +17,14 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from features.audit import LEAK_REASON
+from features.audit import LEAK_REASON, Finding
+from features.joins import JoinReport
+from train.evaluate.bootstrap import Interval
+from train.evaluate.gate import Decision
 from train.evaluate.holdout import Evaluation
+from train.evaluate.ranking import TierRow, ValueRanking
 from train.report import evaluation_figures
+from train.results import ReportFiles, TrainingSummary
 
 METRIC_LABELS = {
     "roc_auc": "ROC AUC (ranking, 0.5 = chance, 1 = perfect)",
@@ -106,30 +111,37 @@ def report_paths(report_json: Path | None, model_name: str, version: str) -> tup
 
 
 def write_report(
-    summary: dict, evaluation: Evaluation, html_path: Path, plots_folder: Path
-) -> list[Path]:
-    """Write the PNG charts and the HTML report; return the chart paths."""
+    summary: TrainingSummary,
+    version: str,
+    decision: Decision,
+    html_path: Path,
+    plots_folder: Path,
+) -> ReportFiles:
+    """Write the PNG charts and the HTML report of this model version."""
     plots_folder.mkdir(parents=True, exist_ok=True)
     pngs = []
     for chart in CHARTS:
         pngs.append(plots_folder / chart.file)
-        chart.draw(evaluation).savefig(pngs[-1], dpi=100)
+        chart.draw(summary.evaluation).savefig(pngs[-1], dpi=100)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(render_html(summary, pngs), encoding="utf-8")
-    return pngs
+    html_path.write_text(render_html(summary, version, decision, pngs), encoding="utf-8")
+    return ReportFiles(html_path, pngs)
 
 
-def render_html(summary: dict, pngs: list[Path]) -> str:
+def render_html(
+    summary: TrainingSummary, version: str, decision: Decision, pngs: list[Path]
+) -> str:
+    evaluation = summary.evaluation
     sections = [
-        _decision_section(summary),
+        _decision_section(decision),
         _data_section(summary),
-        _audit_section(summary),
-        _metrics_section(summary),
+        _audit_section(summary.audit.findings),
+        _metrics_section(evaluation),
         *(_chart_section(chart, png) for chart, png in zip(CHARTS, pngs, strict=True)),
-        _tiers_section(summary),
-        _value_section(summary),
+        _tiers_section(summary.tier_cutoffs, summary.tier_rule, evaluation.tier_table),
+        _value_section(evaluation.value),
     ]
-    title = f"Lead model {summary['model_name']} version {summary['model_version']}"
+    title = f"Lead model {summary.model_name} version {version}"
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>"
@@ -137,72 +149,74 @@ def render_html(summary: dict, pngs: list[Path]) -> str:
     )
 
 
-def _decision_section(summary: dict) -> str:
-    decision = summary["decision"]
-    css = "good" if decision["champion"] else ("bad" if not decision["usable_signal"] else "note")
+def _decision_section(decision: Decision) -> str:
+    css = "good" if decision.champion else ("bad" if not decision.usable_signal else "note")
     verdict = (
         "This model now serves the scores (champion)."
-        if decision["champion"]
+        if decision.champion
         else "This model does not serve the scores."
     )
     return (
         f"<section class='{css}'><h2>Decision</h2><p><strong>{_e(verdict)}</strong> "
-        f"{_e(_sentence(decision['reason']))}</p></section>"
+        f"{_e(_sentence(decision.reason))}</p></section>"
     )
 
 
-def _data_section(summary: dict) -> str:
-    rows = summary["rows"]
-    train, held = rows["train"], rows["evaluate"]
+def _data_section(summary: TrainingSummary) -> str:
+    rows = summary.rows
+    train, held = rows.train, rows.evaluate
     split = (
         "the newest leads were held back"
-        if summary["split"] == "time"
+        if summary.split == "time"
         else "a random sample of leads was held back (the export has no created-at column)"
     )
     lines = [
-        f"{sum(train.values()):,} leads with a known outcome trained the model "
-        f"({train['won']:,} won, {train['lost']:,} lost); {sum(held.values()):,} more "
-        f"({held['won']:,} won) judged it: {split}.",
-        f"{rows['open']['open']:,} open leads were not trained on.",
-        f"{len(summary['features'])} fields were used: {', '.join(summary['features'])}.",
+        f"{train.total:,} leads with a known outcome trained the model "
+        f"({train.won:,} won, {train.lost:,} lost); {held.total:,} more "
+        f"({held.won:,} won) judged it: {split}.",
+        f"{rows.open:,} open leads were not trained on.",
+        f"{len(summary.features)} fields were used: {', '.join(summary.features)}.",
     ]
-    joins = "".join(
-        f"<li>{_e(j['table'])} on {_e(j['on'])}: {j['matched']:,} of {j['leads']:,} leads "
-        f"matched. {_e(' '.join(_sentence(p) for p in j['problems']))}</li>"
-        for j in summary.get("joins", [])
-    )
-    joined = f"<p>Related tables joined:</p><ul>{joins}</ul>" if joins else ""
-    used = set(summary["features"])
-    columns = "".join(
-        f"<tr><td>{_e(column)}</td><td>{share:.1%}</td><td>{'yes' if column in used else 'no'}"
-        "</td></tr>"
-        for column, share in summary.get("missing_share", {}).items()
-    )
-    missing = (
-        "<p>Every column, the share of leads where it is empty, and whether the model uses it:"
-        f"</p><table><tr><th>column</th><th>missing</th><th>used</th></tr>{columns}</table>"
-        if columns
-        else ""
-    )
     return (
         "<section><h2>The data</h2>"
         + "".join(f"<p>{_e(line)}</p>" for line in lines)
-        + joined
-        + missing
+        + _joins_list(summary.joins)
+        + _missing_table(summary.audit.missing_share, set(summary.features))
         + "</section>"
     )
 
 
-def _audit_section(summary: dict) -> str:
-    findings = sorted(
-        summary.get("audit", []), key=lambda f: (f["reason"] != LEAK_REASON, not f["excluded"])
+def _joins_list(joins: list[JoinReport]) -> str:
+    items = "".join(
+        f"<li>{_e(j.table)} on {_e(j.on)}: {j.matched:,} of {j.leads:,} leads "
+        f"matched. {_e(' '.join(_sentence(p) for p in j.problems))}</li>"
+        for j in joins
     )
-    if not findings:
+    return f"<p>Related tables joined:</p><ul>{items}</ul>" if items else ""
+
+
+def _missing_table(missing_share: dict[str, float], used: set[str]) -> str:
+    columns = "".join(
+        f"<tr><td>{_e(column)}</td><td>{share:.1%}</td><td>{'yes' if column in used else 'no'}"
+        "</td></tr>"
+        for column, share in missing_share.items()
+    )
+    if not columns:
+        return ""
+    return (
+        "<p>Every column, the share of leads where it is empty, and whether the model uses it:"
+        f"</p><table><tr><th>column</th><th>missing</th><th>used</th></tr>{columns}</table>"
+    )
+
+
+def _audit_section(findings: list[Finding]) -> str:
+    ordered = sorted(findings, key=lambda f: (f.reason != LEAK_REASON, not f.excluded))
+    if not ordered:
         return "<section><h2>Audit</h2><p>The audit found nothing to report.</p></section>"
     body = "".join(
-        f"<tr><td>{_e(f['column'] or '(all columns)')}</td><td>{_e(f['reason'])}</td>"
-        f"<td>{'excluded' if f['excluded'] else 'kept'}</td><td>{_e(f['evidence'])}</td></tr>"
-        for f in findings
+        f"<tr><td>{_e(f.column or '(all columns)')}</td><td>{_e(f.reason)}</td>"
+        f"<td>{'excluded' if f.excluded else 'kept'}</td><td>{_e(f.evidence)}</td></tr>"
+        for f in ordered
     )
     return (
         "<section><h2>Audit</h2><p>Before training, every column was checked for signs that it "
@@ -213,31 +227,30 @@ def _audit_section(summary: dict) -> str:
     )
 
 
-def _metrics_section(summary: dict) -> str:
-    intervals = summary["intervals"]
+def _metrics_section(evaluation: Evaluation) -> str:
     body = ""
     for name, label in METRIC_LABELS.items():
-        model, baseline = summary["metrics"][name], summary["baseline_metrics"][name]
-        spans = intervals.get(name)
-        model_text = f"{model:.4f}" + (_span(spans["model"]) if spans else "")
-        baseline_text = f"{baseline:.4f}" + (_span(spans["baseline"]) if spans else "")
-        difference = _span(spans["model_minus_baseline"], signed=True) if spans else ""
+        model, baseline = evaluation.metrics[name], evaluation.baseline_metrics[name]
+        spans = evaluation.intervals.get(name)
+        model_text = f"{model:.4f}" + (_span(spans.model) if spans else "")
+        baseline_text = f"{baseline:.4f}" + (_span(spans.baseline) if spans else "")
+        difference = _span(spans.model_minus_baseline, signed=True) if spans else ""
         body += (
             f"<tr><td>{_e(label)}</td><td>{model_text}</td><td>{baseline_text}</td>"
             f"<td>{difference}</td></tr>"
         )
-    lift = summary["metrics"]["lift_at_10"]
+    lift = evaluation.metrics["lift_at_10"]
     plain = (
         f"In plain words: the top 10 % of leads by score converted {lift:.1f} times as often as "
         "the average lead, and the model ranks a random won lead above a random lost one "
-        f"{summary['metrics']['roc_auc']:.0%} of the time."
+        f"{evaluation.metrics['roc_auc']:.0%} of the time."
     )
     return (
         f"<section><h2>How good the model is</h2><p>{_e(plain)}</p><p>Measured on the held-back "
         "leads, beside a simple logistic-regression baseline; in brackets the range that holds "
         "the true value with 95 % confidence. Saying the overall conversion rate for every lead "
         "would score a "
-        f"log loss of {summary['base_rate_log_loss']:.4f}.</p>"
+        f"log loss of {evaluation.base_rate_log_loss:.4f}.</p>"
         "<table><tr><th>measure</th><th>model</th><th>baseline</th>"
         f"<th>model minus baseline</th></tr>{body}</table></section>"
     )
@@ -251,42 +264,38 @@ def _chart_section(chart: Chart, png: Path) -> str:
     )
 
 
-def _tiers_section(summary: dict) -> str:
-    tiers = summary["tiers"]
+def _tiers_section(cutoffs: tuple[int, int, int], rule: str, table: list[TierRow]) -> str:
     body = "".join(
-        f"<tr><td>{r['tier']}</td><td>{r['leads']:,}</td><td>{r['share_of_leads']:.1%}</td>"
-        f"<td>{r['conversions']:,}</td><td>{r['conversion_rate']:.1%}</td>"
-        f"<td>{r['share_of_conversions']:.1%}</td></tr>"
-        for r in tiers["table"]
+        f"<tr><td>{r.tier}</td><td>{r.leads:,}</td><td>{r.share_of_leads:.1%}</td>"
+        f"<td>{r.conversions:,}</td><td>{r.conversion_rate:.1%}</td>"
+        f"<td>{r.share_of_conversions:.1%}</td></tr>"
+        for r in table
     )
-    cutoffs = tiers["cutoffs"]
     return (
         f"<section><h2>Tiers</h2><p>Tier A is a score of {cutoffs[0]} or more, B {cutoffs[1]} "
-        f"or more, C {cutoffs[2]} or more, D the rest ({_e(tiers['rule'])}). On the held-back "
+        f"or more, C {cutoffs[2]} or more, D the rest ({_e(rule)}). On the held-back "
         "leads:</p><table><tr><th>tier</th><th>leads</th><th>share of leads</th>"
         "<th>conversions</th><th>conversion rate</th><th>share of all conversions</th></tr>"
         f"{body}</table></section>"
     )
 
 
-def _value_section(summary: dict) -> str:
-    value = summary.get("value")
+def _value_section(value: ValueRanking | None) -> str:
     if not value:
         return ""
     return (
         "<section><h2>Deal value</h2><p>Ranking leads by expected value (probability times deal "
         "value), the top 10 % of leads hold "
-        f"{value['top_decile_won_value_share_by_expected_value']:.1%} of the value won; ranked "
-        f"by probability alone, {value['top_decile_won_value_share_by_probability']:.1%}.</p>"
+        f"{value.top_decile_won_value_share_by_expected_value:.1%} of the value won; ranked "
+        f"by probability alone, {value.top_decile_won_value_share_by_probability:.1%}.</p>"
         "</section>"
     )
 
 
-def _span(interval: dict, signed: bool = False) -> str:
-    sign = "+" if signed else ""
+def _span(interval: Interval, signed: bool = False) -> str:
     if signed:
-        return f"{interval['estimate']:{sign}.4f} [{interval['low']:+.4f}, {interval['high']:+.4f}]"
-    return f" [{interval['low']:.4f}, {interval['high']:.4f}]"
+        return f"{interval.estimate:+.4f} [{interval.low:+.4f}, {interval.high:+.4f}]"
+    return f" [{interval.low:.4f}, {interval.high:.4f}]"
 
 
 def _sentence(text: str) -> str:

@@ -1,0 +1,96 @@
+"""What `leadscore train` and `leadscore retrain` are told besides the data, as typed values: the
+lead contract (a TOML file, with flags that win over it) and how to train and register.
+
+`JobOptions` is the one declaration of the options both commands share: the command line
+offers one option per field, under the field's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from features.contract import LeadContract, load_contract, parse_kind_overrides
+from features.errors import SettingError
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """Everything about a training run that is not the contract."""
+
+    model_name: str = "leadscore"
+    experiment: str = "leadscore"
+    tier_cutoffs: tuple[int, int, int] | None = None
+    capacity: int | None = None
+    tune_seconds: float = 0
+    report_json: Path | None = None
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The contract file and flags, and the training options, as the command line gives them."""
+
+    config: Path | None = None
+    id: str | None = None
+    target: str | None = None
+    positive: list[str] | None = None
+    negative: list[str] | None = None
+    open: list[str] | None = None
+    time: str | None = None
+    value: str | None = None
+    loss_reason: str | None = None
+    drop: list[str] | None = None
+    pii: list[str] | None = None
+    na_values: list[str] | None = None
+    kind: list[str] | None = None
+    keep_column: list[str] | None = None
+    tier_cutoffs: str | None = None
+    capacity: int | None = None
+    tune_seconds: float = 0
+    model_name: str = "leadscore"
+    experiment: str = "leadscore"
+    report_json: Path | None = None
+
+    def contract(self) -> LeadContract:
+        """The TOML contract (if any) with the flags applied on top of it."""
+        return load_contract(
+            self.config,
+            {
+                "id": self.id,
+                "target": self.target,
+                "positive": self.positive,
+                "negative": self.negative,
+                "open": self.open,
+                "time": self.time,
+                "value": self.value,
+                "loss_reason": self.loss_reason,
+                "drop": self.drop,
+                "pii": self.pii,
+                "na_values": self.na_values,
+                "keep": self.keep_column,
+                "kinds": parse_kind_overrides(self.kind or []),
+            },
+        )
+
+    def training(self) -> TrainingOptions:
+        return TrainingOptions(
+            model_name=self.model_name,
+            experiment=self.experiment,
+            tier_cutoffs=parse_cutoffs(self.tier_cutoffs),
+            capacity=self.capacity,
+            tune_seconds=self.tune_seconds,
+            report_json=self.report_json,
+        )
+
+
+def parse_cutoffs(text: str | None) -> tuple[int, int, int] | None:
+    """`--tier-cutoffs 70,40,20` as three scores; whether they fall from A to C is checked where
+    the tiers are made."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise SettingError(
+            f"--tier-cutoffs {text!r} must be three scores A,B,C from 0 to 100, e.g. 70,40,20"
+        )
+    return (int(parts[0]), int(parts[1]), int(parts[2]))
