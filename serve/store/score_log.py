@@ -26,20 +26,24 @@ from serve.store.times import utc_now
 
 log = logging.getLogger(__name__)
 
-# Each row is [lead_id, fields, probability, model_version, scored_at]; `scored_at` is naive UTC
-# text in the form SQLAlchemy keeps SQLite datetimes in (PostgreSQL reads it as a timestamp).
+# Each row is [lead_id, fields, probability, tier, expected_value, model_version, scored_at];
+# `scored_at` is naive UTC text in the form SQLAlchemy keeps SQLite datetimes in (PostgreSQL
+# reads it as a timestamp).
 _INSERT_FROM_JSON = {
     "sqlite": """
-        INSERT INTO score_log (lead_id, fields, probability, model_version, scored_at)
+        INSERT INTO score_log
+            (lead_id, fields, probability, tier, expected_value, model_version, scored_at)
         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
                json_extract(value, '$[2]'), json_extract(value, '$[3]'),
-               json_extract(value, '$[4]')
+               json_extract(value, '$[4]'), json_extract(value, '$[5]'),
+               json_extract(value, '$[6]')
         FROM json_each(:rows)
     """,
     "postgresql": """
-        INSERT INTO score_log (lead_id, fields, probability, model_version, scored_at)
+        INSERT INTO score_log
+            (lead_id, fields, probability, tier, expected_value, model_version, scored_at)
         SELECT value ->> 0, value -> 1, (value ->> 2)::float8, value ->> 3,
-               (value ->> 4)::timestamp
+               (value ->> 4)::float8, value ->> 5, (value ->> 6)::timestamp
         FROM json_array_elements(CAST(:rows AS json))
     """,
 }
@@ -69,22 +73,39 @@ class ScoreLog:
         probabilities: np.ndarray | Sequence[float],
         model_version: str | None,
         pii: Collection[str],
+        tiers: Sequence[str] | None = None,
+        expected_values: np.ndarray | None = None,
     ) -> None:
-        """Queue one request's leads as JSON; cheap enough for the request path."""
+        """Queue one request's leads as JSON; cheap enough for the request path. The tier and
+        expected value are what the lead was told (live performance is judged by them)."""
         if not records:
             return
         pii = frozenset(pii)
         scored_at = utc_now().isoformat(" ", "microseconds")
+        count = len(records)
+        tier_list: Sequence[str | None] = tiers if tiers is not None else [None] * count
+        expected: list[float | None] = (
+            [None] * count
+            if expected_values is None
+            else [None if v != v else v for v in expected_values.tolist()]  # NaN: none known
+        )
         rows = [
             [
                 lead_id,
                 record if pii.isdisjoint(record) else _without(record, pii),
                 probability,
+                tier,
+                value,
                 model_version,
                 scored_at,
             ]
-            for record, lead_id, probability in zip(
-                records, lead_ids, np.asarray(probabilities, dtype=float).tolist(), strict=True
+            for record, lead_id, probability, tier, value in zip(
+                records,
+                lead_ids,
+                np.asarray(probabilities, dtype=float).tolist(),
+                tier_list,
+                expected,
+                strict=True,
             )
         ]
         self._pending.append((orjson.dumps(rows), len(rows)))

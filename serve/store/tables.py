@@ -1,6 +1,7 @@
 """The store's tables. Changing them needs a new migration in `migrations/versions/`.
 
-Times are naive UTC. `score_log.fields` is the lead as received, PII fields removed.
+Times are naive UTC. `score_log.fields` is the lead as received, PII fields removed; `tier` and
+`expected_value` are what the lead was told (empty for rows logged before they were kept).
 `outcomes` keeps every change of a lead's outcome: revision 1, 2, ...; the highest is current.
 """
 
@@ -18,7 +19,9 @@ score_log = sa.Table(
     sa.Column("fields", sa.JSON(), nullable=False),
     sa.Column("probability", sa.Float(), nullable=False),
     sa.Column("model_version", sa.String(64), nullable=True),
-    sa.Column("scored_at", sa.DateTime(), nullable=False),
+    sa.Column("scored_at", sa.DateTime(), nullable=False, index=True),
+    sa.Column("tier", sa.String(8), nullable=True),
+    sa.Column("expected_value", sa.Float(), nullable=True),
 )
 
 outcomes = sa.Table(

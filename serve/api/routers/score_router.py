@@ -96,7 +96,13 @@ async def score(
     except InvalidLeadsError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
     context.score_log.record(
-        records, scored.lead_ids, scored.probability, loaded.version, model.contract.pii
+        records,
+        scored.lead_ids,
+        scored.probability,
+        loaded.version,
+        model.contract.pii,
+        scored.tier,
+        scored.expected_value,
     )
     if is_csv(content_type) or is_csv(request.headers.get("accept")):
         return Response(csv_answer(scored, loaded.version, sort), media_type=CSV_TYPE)
