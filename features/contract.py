@@ -77,6 +77,7 @@ class LeadContract:
     keep: tuple[str, ...] = ()
     kinds: dict[str, str] = field(default_factory=dict)
     tables: tuple[RelatedTable, ...] = ()
+    segments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for column, kind in self.kinds.items():
@@ -148,7 +149,7 @@ class LeadContract:
         return cls(**values)
 
 
-_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values", "keep"}
+_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values", "keep", "segments"}
 
 
 def load_contract(path: Path | None, overrides: dict[str, Any] | None = None) -> LeadContract:

@@ -3,6 +3,7 @@ sure an observed rate is. Training, live monitoring and the insights all measure
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
@@ -11,6 +12,19 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 METRIC_NAMES = ("roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10", "ece")
 CALIBRATION_BINS = 10
 CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float
+    low: float
+    high: float
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def to_dict(self) -> dict[str, float]:
+        return {"estimate": self.estimate, "low": self.low, "high": self.high}
 
 
 def evaluate(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:

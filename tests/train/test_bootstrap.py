@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from serve.model.metrics import base_rate_log_loss, expected_calibration_error
+from serve.model.metrics import Interval, base_rate_log_loss, expected_calibration_error
 from train.calibration import fit_calibrator
-from train.evaluate.bootstrap import Bootstrap, Interval, weighted_roc_auc
+from train.evaluate.bootstrap import Bootstrap, weighted_roc_auc
 from train.evaluate.gate import check_signal, decide_champion
 
 

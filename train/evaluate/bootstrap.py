@@ -9,9 +9,10 @@ same leads (a paired bootstrap), which is much tighter than comparing two separa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
+
+from serve.model.metrics import Interval
 
 REPLICATES = 1000
 MIN_REPLICATES = 200
@@ -21,19 +22,6 @@ BATCH_CELLS = 2_000_000
 _CLIP = 1e-15
 
 WeightedMetric = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Interval:
-    estimate: float
-    low: float
-    high: float
-
-    def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
-
-    def to_dict(self) -> dict[str, float]:
-        return {"estimate": self.estimate, "low": self.low, "high": self.high}
 
 
 class Bootstrap:
