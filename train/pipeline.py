@@ -45,7 +45,6 @@ class Candidate:
 
     data: TrainingData
     learned: LearnedModel
-    evaluation: Evaluation
     outer: Split
     summary: TrainingSummary
     started: float
@@ -53,6 +52,10 @@ class Candidate:
     @property
     def model(self) -> LeadModel:
         return self.learned.model
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.summary.evaluation
 
     @property
     def evaluation_rows(self) -> np.ndarray:
@@ -121,7 +124,7 @@ def learn_candidate(
     rows = row_counts(leads, outer.train, outer.evaluate)
     learned.model.metadata = model_metadata(learned, evaluation, data, outer, rows)
     summary = _summary(options, learned, evaluation, data, tier_rule, outer, rows)
-    return Candidate(data, learned, evaluation, outer, summary, started)
+    return Candidate(data, learned, outer, summary, started)
 
 
 def register_candidate(

@@ -92,6 +92,18 @@ def test_missing_training_role():
     assert_refused(run("train", "x.csv", "--positive", "won"), "--target")
 
 
+def test_a_refused_option_prints_its_error_alone(tmp_path, monkeypatch):
+    """Options and the store are checked before the progress bar shows."""
+    result = run("train", tmp_path / "leads.csv", *FLAGS, "--tier-cutoffs", "70,40")
+    assert_refused(result, "--tier-cutoffs '70,40' must be three scores")
+    assert result.stdout == ""
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", "nosuch://store")
+    result = run("retrain", "--from-store", *FLAGS)
+    assert_refused(result, "LEADSCORE_DATABASE_URL 'nosuch://store' cannot be used")
+    assert result.stdout == ""
+    assert_nothing_registered()
+
+
 def test_score_with_no_model_in_the_registry(export, tmp_path):
     result = run("score", export(generate_leads(50, 1)), "-o", tmp_path / "out.csv")
     assert_refused(result, "models:/leadscore@champion is not in the registry")
