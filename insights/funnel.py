@@ -16,6 +16,7 @@ from scipy.stats import chi2_contingency
 from features.contract import LeadContract
 from features.labels import LOST, OPEN, WON
 from features.values import canonical_text_series
+from insights.stalled import is_stalled
 from serve.model.metrics import wilson_interval
 
 MISSING = "(missing)"
@@ -195,8 +196,7 @@ def open_lead_ages(
         return pd.DataFrame({"age_days": np.nan, "stalled": False}, index=outcome.index)
     as_of = created_at.max() if as_of is None else pd.Timestamp(as_of)
     age = (as_of - created_at) / pd.Timedelta(days=1)
-    is_open = outcome == OPEN
-    stalled = is_open & (age > factor * typical_open_age(age, outcome))
+    stalled = is_stalled(age, outcome == OPEN, typical_open_age(age, outcome), factor)
     return pd.DataFrame({"age_days": age, "stalled": stalled}, index=outcome.index)
 
 

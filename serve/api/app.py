@@ -18,7 +18,7 @@ from serve.api.auth import ApiKeys
 from serve.api.dependencies import require_api_key
 from serve.api.limits import BodySizeLimit
 from serve.api.model_holder import ModelHolder
-from serve.api.routers import model_router, outcome_router, score_router
+from serve.api.routers import model_router, monitoring_router, outcome_router, score_router
 from serve.api.settings import Settings
 from serve.model.cache import ModelCache
 from serve.store.database import open_store
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authorized = [Depends(require_api_key)]
     app.include_router(score_router.router, dependencies=authorized)
     app.include_router(outcome_router.router, dependencies=authorized)
+    app.include_router(monitoring_router.router, dependencies=authorized)
     _document_api_keys(app)
     return app
 
