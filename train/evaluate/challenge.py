@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from train.evaluate.bootstrap import Bootstrap, Interval
+from serve.model.metrics import Interval
+from train.evaluate.bootstrap import Bootstrap
 
 COMPARED_METRICS = ("roc_auc", "log_loss")
 MIN_SHARED_LEADS = 50

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from train.evaluate.bootstrap import Interval
+from serve.model.metrics import Interval
 from train.evaluate.challenge import Comparison
 
 CHANCE_AUC = 0.5

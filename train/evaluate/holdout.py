@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from serve.model.lead_model import LeadModel
-from serve.model.metrics import base_rate_log_loss, evaluate
+from serve.model.metrics import Interval, base_rate_log_loss, evaluate
 from serve.model.tiers import to_scores
-from train.evaluate.bootstrap import Bootstrap, Interval
+from train.evaluate.bootstrap import Bootstrap
 from train.evaluate.gate import SignalCheck, check_signal
 from train.evaluate.ranking import TierRow, ValueRanking, tier_table, value_ranking
 from train.fit import fit_baseline

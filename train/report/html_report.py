@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from features.audit import LEAK_REASON, Finding
 from features.joins import JoinReport
-from train.evaluate.bootstrap import Interval
+from serve.model.metrics import Interval
 from train.evaluate.gate import Decision
 from train.evaluate.holdout import Evaluation
 from train.evaluate.ranking import TierRow, ValueRanking
