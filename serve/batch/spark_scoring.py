@@ -20,9 +20,10 @@ from features.errors import DataError, LeadscoreError, SettingError
 from features.reading import atomic_output
 from serve.batch.file_scoring import SCORE_COLUMNS
 from serve.model.loading import load_lead_model
+from serve.model.pyfunc import input_types
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,9 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
         )
     with spark_session(master) as spark:
         leads = spark.read.parquet(str(data))
+        types = input_types(loaded.model)
         read = [*loaded.model.encoder.feature_names, loaded.model.contract.value]
-        fields = [name for name in read if name is not None and name in leads.columns]
+        fields = {n: types[n] for n in read if n is not None and n in leads.columns}
         results = _result_types(loaded.model.contract.value is not None)
         predict = mlflow.pyfunc.spark_udf(
             spark,
@@ -59,7 +61,7 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
         )
         scored = (
             leads.drop(*SCORE_COLUMNS)
-            .withColumn(_RESULT, predict(_struct_of(fields)))
+            .withColumn(_RESULT, predict(_struct_of(leads, fields)))
             .select("*", *(f"{_RESULT}.{name}" for name in results))
             .drop(_RESULT)
         )
@@ -106,10 +108,19 @@ def _result_types(with_expected_value: bool) -> dict[str, str]:
     return types | ({"expected_value": "double"} if with_expected_value else {})
 
 
-def _struct_of(fields: list[str]) -> Column:
+def _struct_of(leads: DataFrame, fields: dict[str, str]) -> Column:
+    """The fields the model reads, typed as its signature says (MLflow refuses a long column for
+    a double field); text stays text, for the model to read or refuse as the API does."""
     from pyspark.sql import functions
+    from pyspark.sql.types import StringType
 
-    return functions.struct(*(functions.col(f"`{name.replace('`', '``')}`") for name in fields))
+    columns = []
+    for name, kind in fields.items():
+        column = functions.col(f"`{name.replace('`', '``')}`")
+        if not isinstance(leads.schema[name].dataType, StringType):
+            column = column.cast(kind).alias(name)
+        columns.append(column)
+    return functions.struct(*columns)
 
 
 def _check_parquet(path: Path, role: str) -> None:

@@ -33,6 +33,8 @@ def test_spark_and_in_process_scores_agree(use_trained_store, tmp_path):
     both = expected.merge(scored, on="lead_id", suffixes=("", "_spark"), validate="1:1")
     assert len(both) == len(leads)
     assert (both["probability"] - both["probability_spark"]).abs().max() <= 1e-9
+    # Each lead's own deal value reaches the UDF, as it reaches the in-process path.
+    assert (both["expected_value"] - both["expected_value_spark"]).abs().max() <= 1e-6
     assert both["tier"].equals(both["tier_spark"]) and both["score"].equals(both["score_spark"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "in_process.parquet",

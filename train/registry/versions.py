@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import mlflow
@@ -14,7 +15,14 @@ from mlflow.tracking import MlflowClient
 from features.errors import LeadscoreError
 from serve.model.lead_model import LeadModel
 from serve.model.loading import CHAMPION, PREVIOUS, alias_version
-from serve.model.pyfunc import ARTIFACT_KEY, ENTRY_FILE, input_example, signature_of
+from serve.model.pyfunc import (
+    ARTIFACT_KEY,
+    ENTRY_FILE,
+    RUNTIME_PACKAGES,
+    input_example,
+    signature_of,
+    stage_runtime_code,
+)
 from serve.model.tracking import tracking_uri
 
 
@@ -29,7 +37,8 @@ class RegisteredVersion:
 
 
 def log_and_register(model: LeadModel, example_rows: pd.DataFrame, name: str) -> RegisteredVersion:
-    """Log the model as a pyfunc artifact of the active run and register it as a new version."""
+    """Log the model as a pyfunc artifact of the active run, with the code it runs and only
+    published requirements, and register it as a new version."""
     with tempfile.TemporaryDirectory() as folder:
         model_folder = Path(folder) / "leadmodel"
         model.save(model_folder)
@@ -37,6 +46,7 @@ def log_and_register(model: LeadModel, example_rows: pd.DataFrame, name: str) ->
             name="model",
             python_model=str(ENTRY_FILE),
             artifacts={ARTIFACT_KEY: str(model_folder)},
+            code_paths=[str(p) for p in stage_runtime_code(Path(folder) / "code")],
             signature=signature_of(model),
             input_example=input_example(model, example_rows),
             pip_requirements=_pip_requirements(),
@@ -78,8 +88,6 @@ def rollback(client: MlflowClient, name: str) -> tuple[str | None, str]:
 
 
 def _pip_requirements() -> list[str]:
-    """The libraries the saved model needs, at the versions it was trained with."""
-    from importlib.metadata import version
-
-    packages = ("leadscore", "lightgbm", "numpy", "pandas", "scikit-learn", "mlflow")
-    return [f"{p}=={version(p)}" for p in packages]
+    """The published packages the saved model's code imports, at the versions it was trained
+    with (leadscore itself travels with the model as code)."""
+    return [f"{p}=={metadata.version(p)}" for p in RUNTIME_PACKAGES]
