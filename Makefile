@@ -42,7 +42,17 @@ demo: install
 serve: install
 	$(BIN)/leadscore serve --host $(HOST) --port $(PORT)
 
-test: install
+# The wheels of the packages a logged model requires (serve/model/pyfunc.py, RUNTIME_PACKAGES)
+# at the pinned versions: the test that loads a model in a fresh virtual environment installs
+# them from here, so the tests themselves download nothing.
+WHEELHOUSE := $(VENV)/wheelhouse
+$(WHEELHOUSE): $(INSTALLED) constraints.txt
+	rm -rf $(WHEELHOUSE).partial
+	$(BIN)/pip download --quiet -d $(WHEELHOUSE).partial -c constraints.txt $$($(BIN)/python -c \
+		'from serve.model.pyfunc import RUNTIME_PACKAGES; print(*RUNTIME_PACKAGES)')
+	rm -rf $(WHEELHOUSE) && mv $(WHEELHOUSE).partial $(WHEELHOUSE)
+
+test: install $(WHEELHOUSE)
 	$(BIN)/pytest
 
 BENCH_INSTALLED := $(VENV)/.bench-installed
