@@ -250,29 +250,31 @@ def score(
     typer.echo(f"scored {rows} leads into {out}")
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default 8000")] = None,
     model: Annotated[str | None, typer.Option(help="model URI")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="worker processes, each with its own model; /metrics adds them up"
+        ),
+    ] = 1,
+    log_format: Annotated[
+        LogFormat | None, typer.Option(help="log lines as text or JSON; default text")
+    ] = None,
 ) -> None:
     """Start the scoring API (settings also from LEADSCORE_* variables)."""
-    import uvicorn
-
-    from serve.api.app import create_app
-    from serve.api.settings import load_settings
-    from serve.store.database import open_store
+    from serve.api.launch import serve_api
 
     with user_errors():
-        settings = load_settings(host=host, port=port, model_uri=model)
-        open_store(settings.database_url).dispose()  # a bad store URL: one line, exit 2
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=settings.access_log,
-    )
+        serve_api(workers, host=host, port=port, model_uri=model, log_format=log_format)
 
 
 db_app = typer.Typer(help="The outcome and score-log store.", no_args_is_help=True)
@@ -404,6 +406,8 @@ def _print_retrain_summary(outcome: RetrainOutcome) -> None:
     console.print(f"read {sources} ({classes}{when})")
     if data.duplicates_resolved:
         console.print(f"{data.duplicates_resolved} leads in both: the store's outcome wins")
+    for reason, count in data.unused_outcomes.items():
+        console.print(f"{count} outcome{'s' if count > 1 else ''} in the store not used: {reason}")
     comparison = outcome.comparison
     if comparison:
         table = Table(title=f"challenger against champion on {comparison.leads} leads")

@@ -92,6 +92,23 @@ class LeadContract:
         roles = {self.id, self.target, self.time, self.value, self.loss_reason}
         return {c for c in roles if c} | set(self.drop) | set(self.pii)
 
+    def columns_by_role(self) -> dict[str, list[str]]:
+        """Every column the contract names, by the role it names it for."""
+        named: dict[str, list[str | None]] = {
+            "target": [self.target],
+            "id": [self.id],
+            "time": [self.time],
+            "value": [self.value],
+            "loss_reason": [self.loss_reason],
+            "drop": list(self.drop),
+            "pii": list(self.pii),
+            "kinds": list(self.kinds),
+        }
+        return {role: [c for c in columns if c] for role, columns in named.items()}
+
+    def named_columns(self) -> list[str]:
+        return [c for columns in self.columns_by_role().values() for c in columns]
+
     def require_training_roles(self) -> None:
         """Training needs to know the outcome column and what counts as won."""
         if not self.target:

@@ -30,19 +30,9 @@ class LabeledLeads:
 
 def check_columns(frame: pd.DataFrame, contract: LeadContract, source: str) -> None:
     """Every column the contract names must be in the export."""
-    named: dict[str, list[str | None]] = {
-        "target": [contract.target],
-        "id": [contract.id],
-        "time": [contract.time],
-        "value": [contract.value],
-        "loss_reason": [contract.loss_reason],
-        "drop": list(contract.drop),
-        "pii": list(contract.pii),
-        "kinds": list(contract.kinds),
-    }
-    for role, columns in named.items():
+    for role, columns in contract.columns_by_role().items():
         for column in columns:
-            if column and column not in frame.columns:
+            if column not in frame.columns:
                 raise DataError(
                     f"{source}: {role} column '{column}' is not in the file; the columns are: "
                     f"{', '.join(map(str, frame.columns))}"

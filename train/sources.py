@@ -22,10 +22,10 @@ from features.joins import JoinReport, read_export
 from features.labels import LOST, OPEN, WON, LabeledLeads, outcome_names, split_labeled
 from features.reading import file_sha256
 from serve.store.database import open_store
-from serve.store.snapshots import training_snapshots
+from serve.store.snapshots import Snapshots, training_snapshots
 
 STORE = "store"
-STORE_ONLY_COLUMNS = ["scored_at", "model_version", "closed_at"]
+UNSCORED = "no scored lead"
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,14 @@ class TimeRange:
 
 @dataclass(frozen=True)
 class DataSummary:
-    """Rows per source, per outcome, and the created-at range of what a job read."""
+    """Rows per source, per outcome, and the created-at range of what a job read; outcomes
+    in the store it could not use, by reason."""
 
     sources: dict[str, int]
     duplicates_resolved: int
     classes: OutcomeCounts
     time_range: TimeRange | None
+    unused_outcomes: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,7 @@ class DataSummary:
             "duplicates_resolved": self.duplicates_resolved,
             "classes": asdict(self.classes),
             "time_range": asdict(self.time_range) if self.time_range else None,
+            "unused_outcomes": self.unused_outcomes,
         }
 
 
@@ -70,6 +73,7 @@ class TrainingData:
     path: Path | None = None
     joins: list[JoinReport] = field(default_factory=list)
     duplicates: int = 0
+    unused_outcomes: dict[str, int] = field(default_factory=dict)
 
     @cached_property
     def file_sha256(self) -> str | None:
@@ -94,6 +98,7 @@ class TrainingData:
         return DataSummary(
             sources=self.sources,
             duplicates_resolved=self.duplicates,
+            unused_outcomes=self.unused_outcomes,
             classes=OutcomeCounts(
                 won=int(classes.get(WON, 0)),
                 lost=int(classes.get(LOST, 0)),
@@ -106,7 +111,7 @@ class TrainingData:
 
 
 def read_training_data(
-    contract: LeadContract, path: Path | None = None, store: pd.DataFrame | None = None
+    contract: LeadContract, path: Path | None = None, store: Snapshots | None = None
 ) -> TrainingData:
     """Read the export and/or the store snapshots, validate them against the contract and set
     the open leads aside."""
@@ -128,10 +133,11 @@ def read_training_data(
         filter(None, [str(path) if path else None, "score log" if store is not None else None])
     )
     leads = split_labeled(frame, contract, source)
-    return TrainingData(frame, leads, source, sources, path, joins, duplicates)
+    unused = {UNSCORED: store.unscored_outcomes} if store and store.unscored_outcomes else {}
+    return TrainingData(frame, leads, source, sources, path, joins, duplicates, unused)
 
 
-def store_snapshots(database_url: str) -> pd.DataFrame:
+def store_snapshots(database_url: str) -> Snapshots:
     """The score log joined with the outcomes, from the store the API writes."""
     engine = open_store(database_url)
     try:
@@ -140,26 +146,36 @@ def store_snapshots(database_url: str) -> pd.DataFrame:
         engine.dispose()
 
 
-def store_as_export(snapshots: pd.DataFrame, contract: LeadContract) -> pd.DataFrame:
-    """Store snapshots in the export's column names and labels, so one contract reads both."""
-    if snapshots.empty:
-        return snapshots
-    won = contract.positive[0]
-    lost = contract.negative[0] if contract.negative else "lost"
-    frame = snapshots.drop(columns=STORE_ONLY_COLUMNS, errors="ignore")
-    frame["outcome"] = frame["outcome"].map({"won": won, "lost": lost})
-    renames = {
-        "lead_id": contract.id,
-        "outcome": contract.target,
-        "value": contract.value,
-        "loss_reason": contract.loss_reason,
+def store_as_export(snapshots: Snapshots, contract: LeadContract) -> pd.DataFrame:
+    """Store snapshots in the export's column names and labels, so one contract reads both.
+
+    Where a field the CRM sent with the lead has the name of a column the outcome sets, the
+    outcome posted back wins: its won/lost label, its deal value when one was reported (else
+    the value sent at score time), its loss reason when one was given. The created-at time the
+    CRM sent wins over the time the lead was first scored, which stands in where none was sent.
+    Contract columns the server never logged (PII, which it strips) are simply missing."""
+    frame = snapshots.fields.copy()
+    outcome = snapshots.outcomes
+    won, lost = contract.positive[0], contract.negative[0] if contract.negative else "lost"
+    reported = {
+        contract.target: outcome["outcome"].map({"won": won, "lost": lost}),
+        contract.value: outcome["value"],
+        contract.loss_reason: outcome["loss_reason"],
     }
-    frame = frame.drop(
-        columns=[k for k, v in renames.items() if not v and k != "lead_id"], errors="ignore"
-    )
-    frame = frame.rename(columns={k: v for k, v in renames.items() if v and k != v})
-    if contract.time and contract.time not in frame.columns:
-        frame[contract.time] = snapshots["scored_at"]
+    for column, values in reported.items():
+        if column is None:
+            continue
+        sent = frame[column] if column in frame.columns else None
+        frame[column] = values if sent is None else values.astype(object).combine_first(sent)
+    if contract.id:
+        frame[contract.id] = snapshots.scores["lead_id"]
+    if contract.time:
+        scored_at = snapshots.scores["scored_at"].map(lambda t: t.isoformat(sep=" "))
+        sent_time = frame[contract.time] if contract.time in frame.columns else None
+        frame[contract.time] = scored_at if sent_time is None else sent_time.fillna(scored_at)
+    for column in contract.named_columns():
+        if column not in frame.columns:
+            frame[column] = None
     return frame
 
 

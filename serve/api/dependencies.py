@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 
 from serve.api.auth import ApiKeys, presented_key
 from serve.api.model_holder import ModelHolder
+from serve.api.prometheus import ServiceMetrics
 from serve.api.settings import Settings
 from serve.model.loading import LoadedModel
 from serve.store.score_log import ScoreLog
@@ -41,11 +42,22 @@ class ScoringContext:
     loaded: LoadedModel
     settings: Settings
     score_log: ScoreLog
+    metrics: ServiceMetrics
 
 
 async def _scoring_context(request: Request) -> ScoringContext:
     state = request.app.state
-    return ScoringContext(await _serving_model(request), state.settings, state.score_log)
+    return ScoringContext(
+        await _serving_model(request), state.settings, state.score_log, state.metrics
+    )
+
+
+async def _metrics(request: Request) -> ServiceMetrics:
+    return request.app.state.metrics
+
+
+async def _score_log(request: Request) -> ScoreLog:
+    return request.app.state.score_log
 
 
 async def _store(request: Request) -> sa.Engine:
@@ -55,7 +67,16 @@ async def _store(request: Request) -> sa.Engine:
 async def require_api_key(request: Request) -> None:
     """401 unless the request carries a configured key (or no keys are configured). Reads the
     headers itself: one dependency instead of a security scheme per header keeps it cheap."""
-    keys: ApiKeys = request.app.state.api_keys
+    _check_key(request.app.state.api_keys, request)
+
+
+async def require_metrics_key(request: Request) -> None:
+    """401 unless the request carries an API key or a metrics key, when `/metrics` needs one
+    (LEADSCORE_METRICS_REQUIRE_KEY) and any is configured."""
+    _check_key(request.app.state.metrics_keys, request)
+
+
+def _check_key(keys: ApiKeys, request: Request) -> None:
     if not keys.accepts(presented_key(request.headers)):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -68,4 +89,6 @@ AppSettings = Annotated[Settings, Depends(_settings)]
 Holder = Annotated[ModelHolder, Depends(_holder)]
 ServingModel = Annotated[LoadedModel, Depends(_serving_model)]
 Store = Annotated[sa.Engine, Depends(_store)]
+ScoreLogWriter = Annotated[ScoreLog, Depends(_score_log)]
 Scoring = Annotated[ScoringContext, Depends(_scoring_context)]
+Metrics = Annotated[ServiceMetrics, Depends(_metrics)]

@@ -9,16 +9,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from serve.store.times import as_naive_utc
 
 INT64 = 2**63
 FieldValue = str | Annotated[int, Field(ge=-INT64, lt=INT64)] | float | bool | None
 
+# Examples the OpenAPI schema shows (and CRM integration tools import with it).
+LEAD_EXAMPLE: dict[str, JsonValue] = {
+    "lead_id": "NEW-1",
+    "industry": "Software",
+    "company_size": "201-1000",
+    "lead_source": "Referral",
+    "budget_status": "Approved",
+    "web_visits": 9,
+    "demo_requested": "yes",
+}
+SCORE_EXAMPLE: dict[str, JsonValue] = {
+    "lead_id": "NEW-1",
+    "probability": 0.9424,
+    "score": 94,
+    "tier": "A",
+    "expected_value": 16964.08,
+    "reasons": [
+        {
+            "field": "lead_source",
+            "value": "Referral",
+            "effect": 0.565,
+            "text": "lead_source = Referral raises the score",
+        }
+    ],
+}
+
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(allow_inf_nan=False)
+    model_config = ConfigDict(
+        allow_inf_nan=False, json_schema_extra={"examples": [{"leads": [LEAD_EXAMPLE]}]}
+    )
 
     leads: list[dict[str, FieldValue]] = Field(
         min_length=1,
@@ -50,6 +78,10 @@ class LeadScoreOut(BaseModel):
 
 
 class ScoreResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"model_version": "3", "scores": [SCORE_EXAMPLE]}]}
+    )
+
     model_version: str | None
     scores: list[LeadScoreOut]
 
@@ -85,19 +117,89 @@ class OutcomeIn(BaseModel):
 
 
 class OutcomesRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcomes": [
+                        {
+                            "lead_id": "NEW-1",
+                            "outcome": "won",
+                            "value": 18000,
+                            "closed_at": "2026-03-02T10:00:00Z",
+                        },
+                        {"lead_id": "NEW-2", "outcome": "lost", "loss_reason": "Price"},
+                    ]
+                }
+            ]
+        }
+    )
+
     outcomes: list[OutcomeIn] = Field(min_length=1)
 
 
 class OutcomesResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"stored": 2, "unchanged": 0, "unmatched": 0}]}
+    )
+
     stored: int = Field(description="outcomes new or changed, now stored")
     unchanged: int = Field(description="outcomes identical to the lead's current one")
+    unmatched: int = Field(
+        description="outcomes (stored all the same) whose lead was never scored: check the ids"
+    )
 
 
 class ErrorOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "42 leads in one request; the limit is 10"}]}
+    )
+
     detail: str | list[dict] = Field(description="what is wrong and how to fix it")
 
 
+class HealthOut(BaseModel):
+    status: Literal["ok"] = Field(description="the process answers")
+
+
+class ReadyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ready": True, "model_version": "3"},
+                {"ready": False, "reason": "RESOURCE_DOES_NOT_EXIST: alias champion not found"},
+            ]
+        }
+    )
+
+    ready: bool = Field(description="a model is loaded and the store answers")
+    model_version: str | None = Field(None, description="the version serving")
+    source: str | None = Field(None, description="'cache' when the registry was unreachable")
+    reason: str | None = Field(None, description="why not ready, or why the cache serves")
+
+
 class ModelInfo(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "leadscore",
+                    "version": "3",
+                    "uri": "models:/leadscore@champion",
+                    "trained_at": "2026-03-01T02:30:00+00:00",
+                    "metrics": {"roc_auc": 0.81, "log_loss": 0.46},
+                    "expected_fields": {"industry": "categorical", "web_visits": "numeric"},
+                    "id_field": "lead_id",
+                    "value_field": "deal_value",
+                    "default_deal_value": 18000.0,
+                    "trees": 128,
+                    "source": "registry",
+                    "refused": {},
+                }
+            ]
+        }
+    )
+
     name: str | None
     version: str | None
     uri: str

@@ -15,12 +15,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from serve.store.tables import outcomes
+from serve.store.tables import outcomes, score_log
 from serve.store.times import as_naive_utc, utc_now
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+LOOKUP_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,16 @@ def latest_outcomes(lead_ids: Collection[str] | None = None) -> sa.Subquery:
         query = query.where(outcomes.c.lead_id.in_(sorted(lead_ids)))
     ranked = query.subquery()
     return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest_outcomes")
+
+
+def unscored_leads(engine: sa.Engine, lead_ids: Collection[str]) -> set[str]:
+    """The ones of `lead_ids` the score log has never seen: their outcomes are stored but no
+    model can learn from them, most often because the CRM sent another id."""
+    wanted = sorted(set(lead_ids))
+    seen: set[str] = set()
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[start : start + LOOKUP_BATCH]
+            query = sa.select(score_log.c.lead_id).where(score_log.c.lead_id.in_(batch)).distinct()
+            seen.update(connection.execute(query).scalars())
+    return set(wanted) - seen

@@ -1,7 +1,9 @@
 """What the retraining job learns from: each lead as it looked when first scored (before
-handoff to sales), joined with its current outcome."""
+handoff to sales), joined with its current outcome, and how many outcomes have no scored lead."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
@@ -13,11 +15,23 @@ OUTCOME_COLUMNS = ["outcome", "loss_reason", "value", "closed_at"]
 SCORE_LOG_COLUMNS = ["lead_id", "scored_at", "model_version"]
 
 
-def training_snapshots(engine: sa.Engine) -> pd.DataFrame:
-    """One row per lead that was scored and has an outcome: the fields it was first scored
-    with, then `lead_id`, `scored_at`, `model_version` and its newest `outcome`, `loss_reason`,
-    `value` and `closed_at` (times naive UTC). These columns win over snapshot fields of the
-    same name."""
+@dataclass(frozen=True)
+class Snapshots:
+    """Row by row, aligned: the fields each lead was first scored with (as the CRM sent them,
+    PII removed), its `lead_id`, `scored_at` and `model_version`, and its newest `outcome`,
+    `loss_reason`, `value` and `closed_at` (times naive UTC). `unscored_outcomes` counts the
+    outcomes whose lead was never scored: no snapshot to learn from."""
+
+    fields: pd.DataFrame
+    scores: pd.DataFrame
+    outcomes: pd.DataFrame
+    unscored_outcomes: int
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def training_snapshots(engine: sa.Engine) -> Snapshots:
     first = (
         sa.select(
             score_log,
@@ -42,9 +56,18 @@ def training_snapshots(engine: sa.Engine) -> pd.DataFrame:
         .where(first.c.rank == 1)
         .order_by(first.c.scored_at, first.c.lead_id)
     )
+    scored = sa.select(score_log.c.lead_id).where(score_log.c.lead_id == latest.c.lead_id)
+    unscored = sa.select(sa.func.count()).select_from(latest).where(~scored.exists())
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    fixed = SCORE_LOG_COLUMNS + OUTCOME_COLUMNS
-    fields = pd.DataFrame.from_records([row.fields for row in rows], index=range(len(rows)))
-    known = pd.DataFrame([row[1:] for row in rows], columns=fixed, index=range(len(rows)))
-    return pd.concat([fields.drop(columns=fixed, errors="ignore"), known], axis=1)
+        unscored_count = int(connection.execute(unscored).scalar() or 0)
+    index = range(len(rows))
+    known = pd.DataFrame(
+        [tuple(row)[1:] for row in rows], columns=SCORE_LOG_COLUMNS + OUTCOME_COLUMNS, index=index
+    )
+    return Snapshots(
+        fields=pd.DataFrame.from_records([row.fields for row in rows], index=index),
+        scores=known[SCORE_LOG_COLUMNS],
+        outcomes=known[OUTCOME_COLUMNS],
+        unscored_outcomes=unscored_count,
+    )

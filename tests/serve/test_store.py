@@ -9,6 +9,7 @@ import os
 import threading
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -159,12 +160,16 @@ def test_snapshots_join_the_first_score_with_the_newest_outcome(engine):
     record_outcomes(engine, [Outcome("A", "won", value=700.0)])
     record_outcomes(engine, [Outcome("Z", "won")])  # never scored: nothing to learn from
 
-    frame = training_snapshots(engine).set_index("lead_id")
+    snapshots = training_snapshots(engine)
+    frame = pd.concat([snapshots.fields, snapshots.scores, snapshots.outcomes], axis=1)
+    frame = frame.loc[:, ~frame.columns.duplicated()].set_index("lead_id")
     assert sorted(frame.index) == ["A", "B"]
     assert frame.loc["A", "web_visits"] == 2 and frame.loc["A", "model_version"] == "1"
-    assert frame.loc["A", "outcome"] == "won" and frame.loc["A", "value"] == 700.0
-    assert frame.loc["B", "outcome"] == "won" and frame.loc["B", "value"] == 10.0
-    assert {"loss_reason", "closed_at", "scored_at"} <= set(frame.columns)
+    assert snapshots.fields.loc[0, "outcome"] == "open"  # the field as the CRM sent it
+    assert snapshots.outcomes.loc[0, "outcome"] == "won"  # the outcome posted back
+    assert frame.loc["B", "value"] == 10.0
+    assert snapshots.outcomes["value"].tolist() == [700.0, 10.0]
+    assert snapshots.unscored_outcomes == 1
 
 
 def test_a_bad_url_is_a_clear_error():

@@ -1,7 +1,7 @@
 """`leadscore retrain` against real MLflow stores: promotion of a clearly better challenger,
 refusal of a worse one, the same data twice, the lock, `kill -9` during training, abandoned
-runs, learning from the outcome store, and the whole job against a real `mlflow server`
-process."""
+runs, and the whole job against a real `mlflow server` process. (Learning from the outcomes
+posted to a server: tests/integration/test_outcome_loop.py.)"""
 
 from __future__ import annotations
 
@@ -21,12 +21,8 @@ from typer.testing import CliRunner
 from features.demo import CONTRACT_TOML, generate_leads
 from features.reading import write_table
 from leadscore_cli import app
-from serve.api.settings import load_settings
 from serve.model.loading import CHAMPION, PREVIOUS, alias_version
 from serve.model.tracking import configure_tracking, tracking_uri
-from serve.store.database import open_store
-from serve.store.outcomes import Outcome, record_outcomes
-from serve.store.score_log import ScoreLog
 from tests.conftest import free_port, wait_for_url
 from train.registry.experiment import use_experiment
 from train.registry.lock import lock_name, registry_lock
@@ -232,35 +228,3 @@ def test_against_an_mlflow_server_a_better_challenger_is_promoted_then_rolled_ba
     rolled = run_cli("rollback")
     assert rolled.returncode == 0, rolled.stderr
     assert alias_version(client(), "leadscore", CHAMPION) == "1"
-
-
-@pytest.mark.slow
-def test_from_store_learns_from_the_score_log_and_the_posted_outcomes(workdir):
-    frame = generate_leads(1500, seed=19)
-    closed = frame[frame["outcome"] != "open"]
-    fields = json.loads(
-        closed.drop(columns=["outcome", "loss_reason", "deal_value"]).to_json(orient="records")
-    )
-    engine = open_store(load_settings().database_url)
-    try:
-        log = ScoreLog(engine)
-        log.record(fields, closed["lead_id"].tolist(), [0.5] * len(closed), "1", ())
-        log.flush()
-        record_outcomes(
-            engine,
-            [Outcome(i, o) for i, o in zip(closed["lead_id"], closed["outcome"], strict=True)],
-        )
-    finally:
-        engine.dispose()
-    contract = workdir / "leads.toml"
-    contract.write_text(CONTRACT_TOML, encoding="utf-8")
-    report = workdir / "retrain.json"
-
-    result = invoke("retrain", "--from-store", "--config", contract, "--report-json", report)
-
-    assert result.exit_code == 0, result.output
-    written = json.loads(report.read_text())
-    assert written["data"]["sources"] == {"store": len(closed)}
-    assert written["data"]["classes"]["won"] == int((closed["outcome"] == "won").sum())
-    assert written["decision"] == "promoted" and "no champion yet" in written["reason"]
-    assert alias_version(client(), "leadscore", CHAMPION) == written["model_version"]

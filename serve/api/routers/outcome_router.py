@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 
-from serve.api.dependencies import AppSettings, Store
+from serve.api.dependencies import AppSettings, Metrics, ScoreLogWriter, Store
+from serve.api.request_log import note_request
 from serve.api.routers import UNAUTHORIZED
 from serve.api.schemas import ErrorOut, OutcomesRequest, OutcomesResponse
-from serve.store.outcomes import Outcome, record_outcomes
+from serve.store.outcomes import Outcome, record_outcomes, unscored_leads
 
 router = APIRouter(tags=["outcomes"])
 
 
 @router.post(
     "/v1/outcomes",
+    operation_id="postOutcomes",
     responses={
         **UNAUTHORIZED,
         413: {"model": ErrorOut, "description": "too many outcomes or too large a body"},
     },
 )
-def post_outcomes(body: OutcomesRequest, settings: AppSettings, store: Store) -> OutcomesResponse:
+def post_outcomes(
+    request: Request,
+    body: OutcomesRequest,
+    settings: AppSettings,
+    store: Store,
+    score_log: ScoreLogWriter,
+    metrics: Metrics,
+) -> OutcomesResponse:
     """Store each outcome that is new or changed; re-posting one is harmless. Once this answers,
-    the outcomes are committed to the database."""
+    the outcomes are committed to the database. `unmatched` counts the outcomes whose lead was
+    never scored (by any server on this store, up to its last score-log write)."""
+    note_request(request.scope, None, len(body.outcomes))
     limit = settings.max_leads_per_request
     if len(body.outcomes) > limit:
         raise HTTPException(
@@ -29,4 +40,9 @@ def post_outcomes(body: OutcomesRequest, settings: AppSettings, store: Store) ->
             f"{len(body.outcomes)} outcomes in one request; the limit is {limit}",
         )
     recorded = record_outcomes(store, [Outcome(**o.model_dump()) for o in body.outcomes])
-    return OutcomesResponse(stored=recorded.stored, unchanged=recorded.unchanged)
+    metrics.outcomes_received(recorded.stored, recorded.unchanged)
+    score_log.flush()  # leads this process scored a moment ago count as scored
+    unmatched = unscored_leads(store, [o.lead_id for o in body.outcomes])
+    return OutcomesResponse(
+        stored=recorded.stored, unchanged=recorded.unchanged, unmatched=len(unmatched)
+    )
