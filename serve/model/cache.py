@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lightgbm.basic import LightGBMError
 
+from features.errors import LeadscoreError
 from serve.model.lead_model import LeadModel
 from serve.model.loading import LoadedModel
 
@@ -53,7 +54,7 @@ class ModelCache:
             if pointer["requested_uri"] != requested_uri:
                 return None
             model = LeadModel.load(self.folder / pointer["folder"])
-        except (OSError, ValueError, KeyError, LightGBMError) as exc:
+        except (OSError, ValueError, KeyError, LightGBMError, LeadscoreError) as exc:
             log.info("no usable cached model in %s: %s", self.folder, exc)
             return None
         loaded = LoadedModel(model, pointer["uri"], pointer["name"], pointer["version"])

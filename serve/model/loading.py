@@ -1,6 +1,10 @@
 """Finding and loading a registered lead model: by URI, with an alias resolved to its version
 first, so the version reported is the one loaded. `champion` is what the API serves; `previous`
 is what a rollback returns to. A serving model is always found by alias, never by sorting runs.
+
+Failures are told apart: the registry not answering (`RegistryUnreachableError`), the model not
+being in it, or its files not loading (`ModelLoadError`). Credentials in URIs never appear in
+the messages.
 """
 
 from __future__ import annotations
@@ -8,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mlflow
+import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from features.errors import LeadscoreError
 from serve.model.lead_model import LeadModel
+from serve.model.redaction import redact_credentials
 from serve.model.tracking import configure_tracking, tracking_uri
 
 CHAMPION = "champion"
@@ -23,12 +29,26 @@ class ModelLoadError(LeadscoreError):
     """The model URI names nothing that can be loaded."""
 
 
+class RegistryUnreachableError(ModelLoadError):
+    """The registry did not answer: the tracking server is down, unreachable or too slow."""
+
+
 def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     """The version an alias points at, or None when the alias (or the model) does not exist."""
     try:
         return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
+
+
+@dataclass(frozen=True)
+class ModelReference:
+    """What a model URI names: its registered name and version (None outside the registry) and
+    the URI that loads exactly that version."""
+
+    name: str | None
+    version: str | None
+    location: str
 
 
 @dataclass(frozen=True)
@@ -44,18 +64,15 @@ class LoadedModel:
 def load_lead_model(uri: str) -> LoadedModel:
     """Load a lead model by URI; an alias is resolved to its version first, so the version
     reported is the one actually loaded."""
+    return load_reference(resolve_model(uri))
+
+
+def resolve_model(uri: str) -> ModelReference:
+    """The registered version a `models:/` URI names (an alias resolved); other URIs as they
+    are. Raises RegistryUnreachableError or ModelLoadError."""
     client = configure_tracking()
-    name, version = None, None
-    if uri.startswith("models:/"):
-        name, version, uri = _resolve_registered(client, uri)
-    try:
-        pyfunc = mlflow.pyfunc.load_model(uri)
-    except (MlflowException, OSError) as exc:
-        raise ModelLoadError(f"model {uri} cannot be loaded: {_first_line(exc)}") from exc
-    return LoadedModel(pyfunc.unwrap_python_model().model, uri, name, version)
-
-
-def _resolve_registered(client: MlflowClient, uri: str) -> tuple[str, str, str]:
+    if not uri.startswith("models:/"):
+        return ModelReference(None, None, uri)
     reference = uri.removeprefix("models:/")
     name, alias_sep, alias = reference.partition("@")
     try:
@@ -65,12 +82,45 @@ def _resolve_registered(client: MlflowClient, uri: str) -> tuple[str, str, str]:
             name, _, version = reference.partition("/")
             client.get_model_version(name, version)
     except MlflowException as exc:
+        if is_unreachable(exc):
+            raise RegistryUnreachableError(
+                f"registry unreachable: {redact_credentials(tracking_uri())} did not answer "
+                f"({_first_line(exc)}); check MLFLOW_TRACKING_URI and the tracking server"
+            ) from exc
         raise ModelLoadError(
-            f"model {uri} is not in the registry at {tracking_uri()}: {_first_line(exc)}; "
-            "train one with 'leadscore train' or set MLFLOW_TRACKING_URI"
+            f"model {uri} is not in the registry at {redact_credentials(tracking_uri())}: "
+            f"{_first_line(exc)}; train one with 'leadscore train' or set MLFLOW_TRACKING_URI"
         ) from exc
-    return name, str(version), f"models:/{name}/{version}"
+    return ModelReference(name, str(version), f"models:/{name}/{version}")
+
+
+def load_reference(reference: ModelReference) -> LoadedModel:
+    """Load the model a reference names; its files are checked before they are parsed."""
+    try:
+        pyfunc = mlflow.pyfunc.load_model(reference.location)
+    except (MlflowException, OSError, LeadscoreError) as exc:
+        if isinstance(exc, MlflowException) and is_unreachable(exc):
+            raise RegistryUnreachableError(
+                f"registry unreachable while loading {reference.location}: {_first_line(exc)}"
+            ) from exc
+        raise ModelLoadError(
+            f"model {reference.location} cannot be loaded: {_first_line(exc)}"
+        ) from exc
+    model = pyfunc.unwrap_python_model().model
+    return LoadedModel(model, reference.location, reference.name, reference.version)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether an MLflow failure came from not reaching the registry (connection refused,
+    timeout) rather than from what the registry answered."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, requests.RequestException | ConnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return redact_credentials(text)
