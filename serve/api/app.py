@@ -2,6 +2,9 @@
 
 Start-up (lifespan) migrates the store, starts the score-log writer, loads the model and starts
 the registry poller; shutdown stops the poller and writes the score-log rows still queued.
+`create_app` is also the factory for uvicorn and its worker processes
+(`uvicorn serve.api.app:create_app --factory`): each process builds its own app, model holder
+and score-log writer from the `LEADSCORE_*` variables.
 """
 
 from __future__ import annotations
@@ -15,10 +18,21 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from serve.api.auth import ApiKeys
-from serve.api.dependencies import require_api_key
+from serve.api.dependencies import require_api_key, require_metrics_key
+from serve.api.exposure import ExposureGuard
 from serve.api.limits import BodySizeLimit
+from serve.api.live_gauges import LiveGauges
 from serve.api.model_holder import ModelHolder
-from serve.api.routers import model_router, monitoring_router, outcome_router, score_router
+from serve.api.prometheus import ServiceMetrics
+from serve.api.request_log import RequestLog
+from serve.api.routers import (
+    metrics_router,
+    model_router,
+    monitoring_router,
+    outcome_router,
+    score_router,
+)
+from serve.api.server_logs import ensure_logging
 from serve.api.settings import Settings
 from serve.model.cache import ModelCache
 from serve.store.database import open_store
@@ -29,9 +43,14 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    ensure_logging(settings.log_format)
     api_keys = ApiKeys(settings.api_key_list)
+    metrics = ServiceMetrics()
     holder = ModelHolder(
-        settings.model_uri, ModelCache(settings.model_cache_dir), settings.model_poll_seconds
+        settings.model_uri,
+        ModelCache(settings.model_cache_dir),
+        settings.model_poll_seconds,
+        observer=metrics.model_state,
     )
 
     @asynccontextmanager
@@ -39,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not api_keys.required:
             log.warning("LEADSCORE_API_KEYS is empty: the API is open to anyone on this machine")
         store = open_store(settings.database_url)
-        score_log = ScoreLog(store, settings.score_log_flush_seconds)
+        score_log = ScoreLog(store, settings.score_log_flush_seconds, observer=metrics)
         score_log.start()
         app.state.store, app.state.score_log = store, score_log
         holder.load()
@@ -51,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             holder.stop()
             score_log.close()
             store.dispose()
+            metrics.close()
 
     app = FastAPI(
         title="leadscore",
@@ -61,17 +81,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.holder = holder
     app.state.api_keys = api_keys
+    app.state.metrics_keys = ApiKeys(
+        settings.metrics_key_list if settings.metrics_require_key else []
+    )
+    app.state.metrics = metrics
+    app.state.live_gauges = LiveGauges(metrics.owner, settings.metrics_live_seconds)
+    # the last added runs first: the guard at start-up, then each request's log line and id
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog, metrics=metrics, log_requests=settings.access_log)
+    app.add_middleware(ExposureGuard, keys_required=api_keys.required)
     app.include_router(model_router.router)
     authorized = [Depends(require_api_key)]
     app.include_router(score_router.router, dependencies=authorized)
     app.include_router(outcome_router.router, dependencies=authorized)
     app.include_router(monitoring_router.router, dependencies=authorized)
-    _document_api_keys(app)
+    app.include_router(metrics_router.router, dependencies=[Depends(require_metrics_key)])
+    _document_api_keys(app, settings.metrics_require_key)
     return app
 
 
-def _document_api_keys(app: FastAPI) -> None:
+def _document_api_keys(app: FastAPI, metrics_need_key: bool) -> None:
     """Declare the two ways to send a key in the OpenAPI schema (and the docs' Authorize
     button); the check itself is `require_api_key`, which reads the headers directly."""
     build = app.openapi
@@ -85,7 +114,7 @@ def _document_api_keys(app: FastAPI) -> None:
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         }
         for path, operations in schema["paths"].items():
-            if path.startswith("/v1/"):
+            if path.startswith("/v1/") or (path == "/metrics" and metrics_need_key):
                 for operation in operations.values():
                     operation["security"] = [{"bearer": []}, {"apiKey": []}]
         return schema

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from serve.model.cache import ModelCache
@@ -36,7 +38,13 @@ class Alias:
 
 
 class ModelHolder:
-    def __init__(self, uri: str, cache: ModelCache, poll_seconds: float = 0) -> None:
+    def __init__(
+        self,
+        uri: str,
+        cache: ModelCache,
+        poll_seconds: float = 0,
+        observer: Callable[[ModelHolder], None] | None = None,
+    ) -> None:
         self.uri = uri
         self.cache = cache
         self.poll_seconds = poll_seconds
@@ -44,6 +52,8 @@ class ModelHolder:
         self.source: str | None = None
         self.problem: str | None = None
         self.refused: dict[str, str] = {}
+        self.last_registry_success: float | None = None  # Unix time the registry last answered
+        self._observer = observer
         self._alias = Alias.of(uri)
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -52,11 +62,13 @@ class ModelHolder:
         """Serve the registry's model, else the cached one; otherwise say why there is none."""
         try:
             loaded = load_lead_model(self.uri)
+            self.last_registry_success = time.time()
             check_model(loaded.model)
         except Exception as exc:  # unreachable registry, missing alias or a broken artifact
             self._fall_back_to_cache(str(exc))
-            return
-        self._serve(loaded, REGISTRY)
+        else:
+            self._serve(loaded, REGISTRY)
+        self._notify()
 
     def start_polling(self) -> None:
         if self._alias is None or self.poll_seconds <= 0:
@@ -74,6 +86,7 @@ class ModelHolder:
         if self._alias is None:
             return
         version = alias_version(configure_tracking(), self._alias.name, self._alias.alias)
+        self.last_registry_success = time.time()
         if version is None or version in self.refused:
             return
         if self.current is not None and version == self.current.version:
@@ -86,7 +99,7 @@ class ModelHolder:
             check_model(candidate.model)
         except Exception as exc:  # whatever breaks a new version, the old one keeps serving
             self.refused[version] = str(exc)
-            log.error("refused version %s of %s: %s", version, self._alias.name, exc)
+            log.warning("refused version %s of %s: %s", version, self._alias.name, exc)
             return
         self._serve(candidate, REGISTRY)
 
@@ -116,5 +129,10 @@ class ModelHolder:
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.check_registry()
-            except Exception:  # keep polling whatever one poll ran into
-                log.exception("model poll failed")
+            except Exception as exc:  # keep polling whatever one poll ran into
+                log.warning("model poll failed: %s", exc)
+            self._notify()
+
+    def _notify(self) -> None:
+        if self._observer is not None:
+            self._observer(self)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.errors import SettingError
 from serve.api.auth import ApiKeys
-
-LOOPBACK_NAMES = {"localhost"}
+from serve.api.exposure import exposure_problem
+from serve.api.server_logs import LogFormat
 
 
 class Settings(BaseSettings):
@@ -40,30 +39,44 @@ class Settings(BaseSettings):
         Path("leadscore-model-cache"),
         description="the last model loaded, served when the registry is unreachable at start",
     )
-    access_log: bool = Field(True, description="one log line per request (no lead content)")
+    access_log: bool = Field(
+        True,
+        description="one log line per request: method, path, status, duration, request id, "
+        "model version and number of leads (never lead content)",
+    )
+    log_format: LogFormat = Field("text", description="log lines as 'text' or 'json'")
+    metrics_require_key: bool = Field(
+        True,
+        description="/metrics needs a key (an API key or a metrics key) when any is configured",
+    )
+    metrics_live_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="a scrape recomputes the live-performance gauges from the store at most "
+        "this often; 0: never",
+    )
+    metrics_keys: str = Field(
+        "",
+        description="comma-separated keys (or sha256:HEX) that open /metrics and nothing else, "
+        "for the scraper",
+    )
 
     @property
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
 
     @property
-    def on_loopback(self) -> bool:
-        if self.host in LOOPBACK_NAMES:
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+    def metrics_key_list(self) -> list[str]:
+        """The keys `/metrics` accepts: the API keys and the metrics keys."""
+        extra = [key.strip() for key in self.metrics_keys.split(",") if key.strip()]
+        return [*self.api_key_list, *extra]
 
     @model_validator(mode="after")
     def _keys_unless_loopback(self) -> Settings:
-        ApiKeys(self.api_key_list)  # a malformed sha256 entry is refused here, at start
-        if not self.api_key_list and not self.on_loopback:
-            raise ValueError(
-                f"host {self.host} is reachable from other machines and LEADSCORE_API_KEYS is "
-                "empty; set LEADSCORE_API_KEYS (comma-separated keys or sha256:HEX) or listen "
-                "on 127.0.0.1"
-            )
+        ApiKeys(self.metrics_key_list)  # a malformed sha256 entry is refused here, at start
+        problem = exposure_problem([self.host], bool(self.api_key_list))
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
@@ -50,11 +51,25 @@ _INSERT_FROM_JSON = {
 STATEMENT_BYTES = 4 * 1024 * 1024
 
 
+class ScoreLogObserver(Protocol):
+    """Told how the writer keeps up (the API's metrics); called from the writer's thread."""
+
+    def score_log_queued(self, rows: int) -> None: ...
+
+    def score_log_written(self, rows: int, seconds: float, written: bool) -> None: ...
+
+
 class ScoreLog:
     """Batches scored leads into the store every `flush_seconds`."""
 
-    def __init__(self, engine: sa.Engine, flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        flush_seconds: float = 1.0,
+        observer: ScoreLogObserver | None = None,
+    ) -> None:
         self._engine = engine
+        self._observer = observer
         self._insert = sa.text(_INSERT_FROM_JSON[engine.dialect.name])
         self._flush_seconds = flush_seconds
         self._pending: deque[tuple[bytes, int]] = deque()
@@ -113,6 +128,9 @@ class ScoreLog:
     def flush(self) -> int:
         """Write every queued lead now; returns how many rows were written."""
         with self._flushing:
+            if self._observer is not None:
+                # tuple() copies the deque in one step, safe while requests append to it
+                self._observer.score_log_queued(sum(n for _, n in tuple(self._pending)))
             written = 0
             while self._pending:
                 written += self._write(self._next_statement())
@@ -139,6 +157,7 @@ class ScoreLog:
         request, so that a request it cannot store costs only its own rows."""
         rows = sum(count for _, count in arrays)
         payload = "[" + b",".join(array[1:-1] for array, _ in arrays).decode() + "]"
+        started = time.perf_counter()
         try:
             with self._engine.begin() as connection:
                 connection.execute(self._insert, {"rows": payload})
@@ -146,8 +165,14 @@ class ScoreLog:
             if len(arrays) > 1:
                 return sum(self._write([array]) for array in arrays)
             log.error("score log: %d rows not written: %s", rows, type(exc).__name__)
+            self._observe(rows, started, written=False)
             return 0
+        self._observe(rows, started, written=True)
         return rows
+
+    def _observe(self, rows: int, started: float, written: bool) -> None:
+        if self._observer is not None:
+            self._observer.score_log_written(rows, time.perf_counter() - started, written)
 
     def _run(self) -> None:
         while not self._stop.wait(self._flush_seconds):

@@ -13,8 +13,9 @@ from features.errors import InvalidLeadsError
 from serve.api.answers import csv_answer, json_answer
 from serve.api.dependencies import Scoring
 from serve.api.leads_input import CSV_TYPE, is_csv, is_json, read_csv_leads, read_json_leads
+from serve.api.request_log import note_request
 from serve.api.routers import UNAUTHORIZED
-from serve.api.schemas import ErrorOut, ScoreRequest, ScoreResponse
+from serve.api.schemas import LEAD_EXAMPLE, ErrorOut, ScoreRequest, ScoreResponse
 from serve.model.deal_value import has_deal_value
 from serve.model.scorer import score_leads
 
@@ -27,7 +28,10 @@ INLINE_LEADS = 20
 _REQUEST_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": ScoreRequest.model_json_schema()},
+        "application/json": {
+            "schema": ScoreRequest.model_json_schema(),
+            "example": {"leads": [LEAD_EXAMPLE]},
+        },
         CSV_TYPE: {
             "schema": {"type": "string"},
             "example": "lead_id,lead_source,web_visits\nL1,Referral,7\n",
@@ -50,6 +54,7 @@ _RESPONSES = {
 
 @router.post(
     "/v1/score",
+    operation_id="scoreLeads",
     response_class=Response,
     responses=_RESPONSES,
     openapi_extra={"requestBody": _REQUEST_BODY},
@@ -73,6 +78,7 @@ async def score(
     loaded, settings = context.loaded, context.settings
     content_type = request.headers.get("content-type")
     records = await _read_leads(request, content_type)
+    note_request(request.scope, loaded.version, len(records))
     limit = settings.max_leads_per_request
     if len(records) > limit:
         raise HTTPException(
@@ -95,6 +101,7 @@ async def score(
             )
     except InvalidLeadsError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
+    context.metrics.scored(scored.tier, with_reasons)
     context.score_log.record(
         records,
         scored.lead_ids,
