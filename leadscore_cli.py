@@ -22,6 +22,7 @@ from features.errors import LeadscoreError
 from train.job_options import JobOptions
 
 if TYPE_CHECKING:
+    from serve.store.performance import LivePerformance
     from train.results import RetrainOutcome, TrainingResult
 
 app = typer.Typer(
@@ -305,6 +306,87 @@ def rollback(
     typer.echo(f"{model_name}: champion is now version {now} (was {was})")
 
 
+DRIFT_EXIT_CODE = 4
+ServingModelUri = Annotated[str, typer.Option("--model", help="model URI")]
+
+
+@app.command()
+def performance(
+    since: Annotated[float, typer.Option(min=0.001, help="window: the last N days")] = 90,
+    model: ServingModelUri = "models:/leadscore@champion",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON, as the API answers")] = False,
+    fail_on_drift: Annotated[
+        bool, typer.Option(help=f"exit {DRIFT_EXIT_CODE} when a field or the score drifted")
+    ] = False,
+) -> None:
+    """How the serving model does live: conversion per tier and segment against the predicted,
+    ROC AUC and log loss on closed leads, drift, revenue (store: LEADSCORE_DATABASE_URL)."""
+    from pydantic import TypeAdapter
+
+    from serve.api.settings import load_settings
+    from serve.model.loading import load_lead_model
+    from serve.store.database import store_at
+    from serve.store.performance import LivePerformance, live_performance
+
+    with user_errors():
+        loaded = load_lead_model(model)
+        with store_at(load_settings().database_url) as engine:
+            found = live_performance(engine, loaded.model, loaded.version, since)
+    if as_json:
+        typer.echo(TypeAdapter(LivePerformance).dump_json(found, indent=2).decode())
+    else:
+        _print_performance(found)
+    if fail_on_drift and found.drift and found.drift.drifted:
+        raise typer.Exit(DRIFT_EXIT_CODE)
+
+
+@app.command()
+def stalled(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="write them as CSV for marketing")
+    ] = None,
+    factor: Annotated[
+        float, typer.Option(min=0.001, help="stalled after N times the typical days to close")
+    ] = 2.0,
+    after_days: Annotated[
+        float | None, typer.Option(min=0.0, help="stalled after N days (instead of --factor)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most N leads, most promising first")] = 500,
+    model: ServingModelUri = "models:/leadscore@champion",
+) -> None:
+    """Scored leads with no outcome for too long: back to marketing to nurture, most promising
+    first, rescored by the serving model with its reasons."""
+    from features.reading import atomic_output
+    from insights.stalled import stalled_leads
+    from serve.api.settings import load_settings
+    from serve.model.loading import load_lead_model
+    from serve.store.database import store_at
+
+    with user_errors():
+        loaded = load_lead_model(model)
+        with store_at(load_settings().database_url) as engine:
+            found = stalled_leads(engine, loaded.model, factor, after_days, limit)
+        if out is not None:
+            with atomic_output(out) as partial:
+                partial.write_text(found.csv(), encoding="utf-8")
+    if found.note:
+        typer.echo(found.note, err=True)
+    rule = (
+        ""
+        if found.threshold_days is None
+        else f" (no outcome after {found.threshold_days:.1f} days)"
+    )
+    typer.echo(f"{found.total} stalled leads{rule}; {len(found.leads)} listed")
+    if out is not None:
+        typer.echo(f"wrote {len(found.leads)} leads to {out}")
+    else:
+        for lead in found.leads:
+            typer.echo(
+                f"{lead.lead_id}\t{lead.tier}\t{lead.probability:.3f}\t{lead.age_days:.0f} days"
+                f"\t{'; '.join(lead.reasons)}"
+            )
+
+
 @contextmanager
 def _progress_bar(total: int) -> Iterator[Callable[[str], None]]:
     """A bar over the steps of a job, shown from its first step: an option refused before
@@ -428,6 +510,59 @@ def _print_retrain_summary(outcome: RetrainOutcome) -> None:
     if outcome.training:
         console.print(f"challenger: version {outcome.training.model_version}")
     console.print(f"decision: {outcome.decision.reason}")
+
+
+def _print_performance(found: LivePerformance) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"model version {found.model_version}, leads scored from {found.since:%Y-%m-%d} to "
+        f"{found.until:%Y-%m-%d}: {found.overall.scored:,} scored, {found.overall.won:,} won, "
+        f"{found.overall.lost:,} lost, {found.overall.open:,} open"
+    )
+    table = Table(title="conversion per tier: predicted against realised (closed leads)")
+    for column in (
+        "tier",
+        "scored",
+        "won",
+        "lost",
+        "open",
+        "predicted",
+        "realised (95 %)",
+        "won revenue",
+        "expected open revenue",
+    ):
+        table.add_column(column, justify="right")
+    for row in found.tiers:
+        part = row.conversion
+        realised = part.realised
+        table.add_row(
+            row.tier,
+            f"{part.scored:,}",
+            f"{part.won:,}",
+            f"{part.lost:,}",
+            f"{part.open:,}",
+            "" if part.predicted is None else f"{part.predicted:.1%}",
+            ""
+            if realised is None
+            else f"{realised.estimate:.1%} ({realised.low:.1%}-{realised.high:.1%})",
+            f"{part.won_revenue:,.0f}",
+            f"{part.expected_open_revenue:,.0f}",
+        )
+    console.print(table)
+    quality = found.discrimination
+    if quality.roc_auc is None:
+        console.print(quality.note)
+    else:
+        console.print(
+            f"ROC AUC {quality.roc_auc.estimate:.3f} (95 % {quality.roc_auc.low:.3f}-"
+            f"{quality.roc_auc.high:.3f}), log loss {quality.log_loss:.4f} on closed leads"
+        )
+    if found.drift and found.drift.drifted:
+        listed = ", ".join(f"{c} ({found.drift.psi[c]:.2f})" for c in found.drift.drifted)
+        console.print(f"warning: drift above PSI {found.drift.warning_level}: {listed}")
 
 
 if __name__ == "__main__":

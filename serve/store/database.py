@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -53,6 +55,16 @@ def open_store(url: str) -> sa.Engine:
     engine = create_store_engine(url)
     upgrade(engine)
     return engine
+
+
+@contextmanager
+def store_at(url: str) -> Iterator[sa.Engine]:
+    """An up-to-date store for the length of one job (a CLI command), disposed after."""
+    engine = open_store(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def upgrade(engine: sa.Engine) -> None:

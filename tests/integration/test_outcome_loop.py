@@ -178,3 +178,43 @@ def test_outcomes_posted_to_the_server_reach_the_served_model(workdir, with_expo
     finally:
         server.stop()
     assert "Traceback" not in server.output()
+
+
+@pytest.mark.slow
+def test_performance_and_stalled_leads_from_the_cli_match_the_api(workdir):
+    contract = workdir / "data" / "demo.toml"
+    export = workdir / "data" / "demo.csv"
+    write_table(generate_leads(2500, seed=44), export)
+    trained = run_cli("train", export, "--config", contract)
+    assert trained.returncode == 0, trained.stderr
+    server = start_server(workdir)
+    try:
+        leads = new_leads(seed=45, rows=1200)
+        leads["web_visits"] = leads["web_visits"] + 25  # the CRM now counts visits differently
+        post_leads_and_outcomes(server.base, leads)
+        time.sleep(0.5)  # the score log's flush interval
+        api = httpx.get(f"{server.base}/v1/performance?days=30", headers=AUTH).json()
+        stalled_api = httpx.get(
+            f"{server.base}/v1/leads/stalled?after_days=0.00001&limit=40",
+            headers={**AUTH, "Accept": "text/csv"},
+        )
+    finally:
+        server.stop()
+
+    cli = run_cli("performance", "--since", "30", "--json")
+    assert cli.returncode == 0, cli.stderr
+    from_cli = json.loads(cli.stdout)
+    for key in ("overall", "tiers", "segments", "discrimination", "calibration", "versions"):
+        assert from_cli[key] == api[key], key
+    assert from_cli["drift"]["psi"] == pytest.approx(api["drift"]["psi"])
+    assert "web_visits" in api["drift"]["drifted"]
+
+    alert = run_cli("performance", "--fail-on-drift")
+    assert alert.returncode == 4, alert.stderr
+    assert "web_visits" in alert.stdout
+
+    out = workdir / "stalled.csv"
+    listed = run_cli("stalled", "--after-days", "0.00001", "--limit", "40", "-o", out)
+    assert listed.returncode == 0, listed.stderr
+    assert out.read_text() == stalled_api.text
+    assert len(pd.read_csv(out)) == 40
