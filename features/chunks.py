@@ -7,7 +7,7 @@ column types of the first one, so the output has one schema whatever the chunk s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +16,20 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from features.csv_dialect import SAMPLE_BYTES, sniff_csv
 from features.errors import DataError
-from features.reading import CSV_MISSING, atomic_output, check_input_file
+from features.reading import (
+    atomic_output,
+    check_csv_frame,
+    check_input_file,
+    check_parquet_schema,
+    csv_options,
+    read_csv_error,
+)
 
 DEFAULT_CHUNK_ROWS = 100_000
-_READ_ERRORS = (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError)
+_CSV_ERRORS = (pd.errors.ParserError, UnicodeDecodeError)
+_READ_ERRORS = (pa.ArrowException, OSError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -31,19 +40,24 @@ class Chunk:
     share_read: float
 
 
-def read_chunks(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Chunk]:
-    """The export's rows, at most `chunk_rows` at a time, with column names stripped."""
+def read_chunks(
+    path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, text_columns: Collection[str] = ()
+) -> Iterator[Chunk]:
+    """The export's rows, at most `chunk_rows` at a time, with column names stripped;
+    `text_columns` (the lead id) read as text from a CSV."""
     path = Path(path)
     check_input_file(path)
     is_csv = path.suffix.lower() == ".csv"
-    chunks = _csv_chunks(path, chunk_rows) if is_csv else _parquet_chunks(path, chunk_rows)
+    chunks = (
+        _csv_chunks(path, chunk_rows, text_columns) if is_csv else _parquet_chunks(path, chunk_rows)
+    )
     rows = 0
     try:
         for chunk in chunks:
             rows += chunk.table.num_rows
             yield chunk
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{path} is empty: export the leads with a header row") from exc
+    except (pd.errors.EmptyDataError, *_CSV_ERRORS) as exc:
+        raise read_csv_error(exc, str(path)) from exc
     except _READ_ERRORS as exc:
         raise DataError(f"{path} cannot be read after row {rows}: {_first_line(exc)}") from exc
     if rows == 0:
@@ -54,6 +68,7 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     # Column chunks are streamed through a small buffer: with Arrow's default pre-buffering,
     # memory grows with every row group read, so with the file's size.
     file = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+    check_parquet_schema(file.schema_arrow, str(path))
     total, done = max(file.metadata.num_rows, 1), 0
     for batch in file.iter_batches(batch_size=chunk_rows):
         done += batch.num_rows
@@ -61,19 +76,22 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         yield Chunk(table.rename_columns([c.strip() for c in table.column_names]), done / total)
 
 
-def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+def _csv_chunks(path: Path, chunk_rows: int, text_columns: Collection[str]) -> Iterator[Chunk]:
     size, schema = path.stat().st_size, None
-    with (
-        open(path, "rb") as handle,
-        pd.read_csv(handle, chunksize=chunk_rows, **CSV_MISSING) as frames,
-    ):
-        for index, frame in enumerate(frames):
-            frame.columns = [str(c).strip() for c in frame.columns]
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            table = table.replace_schema_metadata(None)
-            schema = schema or table.schema
-            table = _held_to(table, schema, path, index * chunk_rows)
-            yield Chunk(table, handle.tell() / size)
+    with open(path, "rb") as handle:
+        dialect = sniff_csv(handle.read(SAMPLE_BYTES), str(path))
+        handle.seek(0)
+        text = {name: str for name in text_columns if name in dialect.columns}
+        with pd.read_csv(
+            handle, chunksize=chunk_rows, dtype=text, **csv_options(dialect)
+        ) as frames:
+            for index, frame in enumerate(frames):
+                frame = check_csv_frame(frame, str(path))
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                table = table.replace_schema_metadata(None)
+                schema = schema or table.schema
+                table = _held_to(table, schema, path, index * chunk_rows)
+                yield Chunk(table, handle.tell() / size)
 
 
 def _held_to(table: pa.Table, schema: pa.Schema, path: Path, first_row: int) -> pa.Table:

@@ -85,7 +85,7 @@ class JoinReport:
 def read_export(path: Path, contract: LeadContract) -> tuple[pd.DataFrame, list[JoinReport]]:
     """The leads file with every related table of the contract joined on, and what each join
     did. Sentinels (`na_values`) are masked in every table."""
-    frame = read_table(path, contract.na_values)
+    frame = read_table(path, contract.na_values, [contract.id] if contract.id else [])
     reports = []
     for table in contract.tables:
         frame, report = Lookup.read(table, contract.na_values).join(frame, source=str(path))

@@ -1,16 +1,27 @@
-"""Reading exports (CSV or Parquet) into DataFrames, with missing-value sentinels applied."""
+"""Reading exports (CSV or Parquet) into DataFrames, with missing-value sentinels applied.
+
+One CSV reader for every way leads arrive: a training export, a file to score (chunk by chunk,
+see `features.chunks`) and the CSV body of a scoring request all go through `csv_options` and
+`read_csv_error`, so they read the same cells the same way and refuse the same files with the
+same message.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from features.csv_dialect import SAMPLE_BYTES, CsvDialect, not_utf8, sniff_csv
 from features.errors import DataError
 from features.values import parses_as_number
 
@@ -51,24 +62,111 @@ CSV_MISSING: CsvMissing = {
 }
 
 
-def read_table(path: Path, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read one export; sentinel values (e.g. `Select`, `-1`) become missing."""
+def read_table(
+    path: Path, na_values: tuple[str, ...] = (), text_columns: Collection[str] = ()
+) -> pd.DataFrame:
+    """Read one export; sentinel values (e.g. `Select`, `-1`) become missing. `text_columns`
+    (the lead id) are read as text, so that `00123` or an id beyond 2**63 stays as written."""
     path = Path(path)
     check_input_file(path)
+    source = str(path)
     try:
         if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, low_memory=False, **CSV_MISSING)
+            with open(path, "rb") as handle:
+                dialect = sniff_csv(handle.read(SAMPLE_BYTES), source)
+            text = {name: str for name in text_columns if name in dialect.columns}
+            frame = pd.read_csv(path, low_memory=False, dtype=text, **csv_options(dialect))
+            frame = check_csv_frame(frame, source)
         else:
+            check_parquet_schema(pq.read_schema(path), source)
             frame = pd.read_parquet(path)
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{path} is empty: export the leads with a header row") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"{path} cannot be read: {first_line}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise read_csv_error(exc, source) from exc
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"{path} cannot be read: {_first_line(exc)}") from exc
     if frame.empty:
         raise DataError(f"{path} has a header but no rows: export at least one lead")
     frame.columns = [str(c).strip() for c in frame.columns]
     return mask_sentinels(frame, na_values)
+
+
+def read_csv_body(body: bytes, source: str) -> pd.DataFrame:
+    """CSV sent in a request, every cell as text (as typed, like a JSON string): the same
+    dialects, missing values and refusals as an export."""
+    dialect = sniff_csv(body[:SAMPLE_BYTES], source)
+    try:
+        frame = pd.read_csv(io.BytesIO(body), dtype="string", **csv_options(dialect))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise read_csv_error(exc, source) from exc
+    return check_csv_frame(frame, source)
+
+
+def csv_options(dialect: CsvDialect) -> dict[str, Any]:
+    """The `pandas.read_csv` options for a CSV of this dialect."""
+    return {"encoding": dialect.encoding, "sep": dialect.delimiter} | dict(CSV_MISSING)
+
+
+def check_csv_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """`frame` as read, unless its lines hold one value more than the header names: pandas then
+    silently takes the first value of each line as the row's name and shifts the rest."""
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise DataError(
+            f"{source}: line 2 has {len(frame.columns) + 1} values but the header names "
+            f"{len(frame.columns)} fields; name every column in the header"
+        )
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+_UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+_FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def read_csv_error(exc: Exception, source: str) -> DataError:
+    """What pandas' CSV parser ran into, said as what is wrong in the file and how to fix it."""
+    if isinstance(exc, UnicodeDecodeError):
+        return not_utf8(source, exc)
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return DataError(
+            f"{source} is empty: give a first line naming the fields (a header row), then one "
+            "lead per line"
+        )
+    text = str(exc)
+    if match := _UNCLOSED_QUOTE.search(text):
+        line = int(match.group(1)) + 1
+        return DataError(
+            f'{source}: the quote (") opened on line {line} is never closed, so every line after '
+            'it would be read as one value; close it, or double a quote inside a value ("")'
+        )
+    if match := _FIELD_COUNT.search(text):
+        header, line, seen = match.groups()
+        return DataError(
+            f"{source}: line {line} has {seen} values but the header names {header} fields; "
+            "quote values that contain the delimiter"
+        )
+    return DataError(f"{source} cannot be read: {_first_line(exc)}")
+
+
+def check_parquet_schema(schema: pa.Schema, source: str) -> None:
+    """Refuse repeated column names and nested columns (structs, lists, maps), which no lead
+    field can hold: export them flattened."""
+    names = [name.strip() for name in schema.names]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{source}: the column name(s) {', '.join(repeated)} are repeated; name every "
+            "column once"
+        )
+    nested = [field.name for field in schema if pa.types.is_nested(field.type)]
+    if nested:
+        raise DataError(
+            f"{source}: column(s) {', '.join(nested)} hold nested values (structs, lists or "
+            "maps); export each as plain columns of text or numbers"
+        )
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def check_input_file(path: Path) -> None:

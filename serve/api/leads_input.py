@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import orjson
 from fastapi import HTTPException, status
@@ -12,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from features.errors import DataError
+from features.reading import read_csv_body
 from serve.api.schemas import INT64, ScoreRequest
 
 CSV_TYPE = "text/csv"
@@ -45,7 +45,8 @@ _SCALARS = (str, float, bool, type(None))
 
 
 def _plain_leads(body: bytes) -> list[dict[str, Any]] | None:
-    """The leads when the body is a non-empty list of flat objects of scalars, else None."""
+    """The leads when the body is a non-empty list of flat objects of scalars, else None. An
+    integer beyond 64 bits becomes its digits as text, as the schema has it."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -56,10 +57,12 @@ def _plain_leads(body: bytes) -> list[dict[str, Any]] | None:
     for lead in leads:
         if not isinstance(lead, dict):
             return None
-        for value in lead.values():
+        for name, value in lead.items():
             if type(value) is int:
                 if not -INT64 <= value < INT64:
-                    return None
+                    lead[name] = str(value)
+            elif type(value) is float and abs(value) >= INT64 and value.is_integer():
+                return None  # maybe an integer too long for orjson: the schema keeps its digits
             elif not isinstance(value, _SCALARS):
                 return None
     return leads
@@ -74,30 +77,17 @@ def _located_in_body(error: ErrorDetails) -> dict[str, Any]:
 
 
 def read_csv_leads(body: bytes) -> list[dict[str, str | None]]:
-    """One lead per line after a header line naming the fields; empty cells are missing."""
+    """One lead per line after a header line naming the fields, read as exports are (see
+    `features.reading`): every cell as text, empty cells and missing-value spellings missing."""
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        _refuse("the CSV body is not UTF-8 text; save the file as UTF-8")
-    try:
-        lines = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        _refuse(f"the CSV body cannot be read: {exc}")
-    header = [name.strip() for name in lines[0]] if lines else []
-    if not any(header):
-        _refuse("the CSV body needs a first line naming the fields, e.g. lead_id,industry")
-    if "" in header or len(set(header)) < len(header):
-        _refuse("the CSV header has an empty or repeated field name; name every column once")
-    leads = []
-    for number, cells in enumerate(lines[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(header):
-            _refuse(f"CSV line {number} has {len(cells)} values but the header {len(header)}")
-        leads.append({name: cell or None for name, cell in zip(header, cells, strict=False)})
-    if not leads:
-        _refuse("the CSV body has a header but no leads")
-    if "\x00" in text:
+        frame = read_csv_body(body, "the CSV body")
+    except DataError as exc:
+        _refuse(str(exc))
+    if frame.empty:
+        _refuse("the CSV body has a header but no leads: send one lead per line below it")
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    leads = cast(list[dict[str, str | None]], records)
+    if b"\x00" in body:
         _refuse_nul_characters(leads)
     return leads
 

@@ -7,14 +7,27 @@ Request bodies are validated with these models; answers of `/v1/score` are writt
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
 from serve.store.times import as_naive_utc
 
 INT64 = 2**63
-FieldValue = str | Annotated[int, Field(ge=-INT64, lt=INT64)] | float | bool | None
+
+
+def _digits_beyond_64_bits(value: Any) -> Any:
+    """An integer beyond 64 bits (an id, typically) is kept as its digits: a float would round
+    it, and the score log's JSON holds no larger integer."""
+    if type(value) is int and not -INT64 <= value < INT64:
+        return str(value)
+    return value
+
+
+FieldValue = Annotated[
+    str | Annotated[int, Field(ge=-INT64, lt=INT64)] | float | bool | None,
+    BeforeValidator(_digits_beyond_64_bits),
+]
 
 # Examples the OpenAPI schema shows (and CRM integration tools import with it).
 LEAD_EXAMPLE: dict[str, JsonValue] = {

@@ -59,7 +59,8 @@ def _scored_chunks(
     joins: dict[str, JoinReport],
 ) -> Iterator[pa.Table]:
     rows = 0
-    for chunk in read_chunks(data, chunk_rows):
+    ids = [model.contract.id] if model.contract.id else []
+    for chunk in read_chunks(data, chunk_rows, text_columns=ids):
         scored, reports = score_table(model, chunk.table, lookups, source=str(data))
         for report in reports:
             joins[report.table] = joins[report.table] + report if report.table in joins else report
