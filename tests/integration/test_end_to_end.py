@@ -18,7 +18,7 @@ from serve.api.settings import Settings
 from serve.model.loading import CHAMPION
 from serve.model.tracking import tracking_uri
 
-FIELDS = list(LEAD_FIELDS)
+FIELDS = [*LEAD_FIELDS, "deal_value"]  # what the CRM sends, deal value included
 
 
 def new_leads(n: int = 40) -> pd.DataFrame:
@@ -74,6 +74,7 @@ def test_cli_api_and_server_agree(trained_model, use_trained_store, running_serv
 
     body = {"leads": as_json_leads(leads)}
     with TestClient(create_app(Settings())) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         in_process = client.post("/v1/score", json=body).json()
     over_http = httpx.post(f"{running_server}/v1/score", json=body, timeout=30).json()
 
