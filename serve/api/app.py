@@ -1,7 +1,8 @@
 """The FastAPI app: wires settings, the model holder, the store and the routers together.
 
-Start-up (lifespan) migrates the store, starts the score-log writer, loads the model and starts
-the registry poller; shutdown stops the poller and writes the score-log rows still queued.
+Start-up (lifespan) migrates the store, starts the score-log writer and starts loading the model
+in the background (the server listens at once; `/ready` says when a model serves); shutdown stops
+the model thread and writes the score-log rows still queued.
 `create_app` is also the factory for uvicorn and its worker processes
 (`uvicorn serve.api.app:create_app --factory`): each process builds its own app, model holder
 and score-log writer from the `LEADSCORE_*` variables.
@@ -35,6 +36,7 @@ from serve.api.routers import (
 from serve.api.server_logs import ensure_logging
 from serve.api.settings import Settings
 from serve.model.cache import ModelCache
+from serve.model.redaction import install_log_redaction
 from serve.store.database import open_store
 from serve.store.score_log import ScoreLog
 
@@ -55,14 +57,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_log_redaction()
         if not api_keys.required:
             log.warning("LEADSCORE_API_KEYS is empty: the API is open to anyone on this machine")
         store = open_store(settings.database_url)
         score_log = ScoreLog(store, settings.score_log_flush_seconds, observer=metrics)
         score_log.start()
         app.state.store, app.state.score_log = store, score_log
-        holder.load()
-        holder.start_polling()
+        holder.start()  # in the background: the server listens at once
         gc.freeze()  # what start-up loaded lives for good: keep it out of every GC pass
         try:
             yield

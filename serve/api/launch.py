@@ -21,6 +21,7 @@ import uvicorn
 from serve.api.prometheus import MULTIPROCESS_DIR
 from serve.api.server_logs import logging_config
 from serve.api.settings import load_settings
+from serve.model.tracking import bound_registry_requests
 from serve.store.database import open_store
 
 APP_FACTORY = "serve.api.app:create_app"
@@ -31,6 +32,7 @@ def serve_api(workers: int = 1, **overrides: Any) -> None:
     StoreError) before anything starts."""
     settings = load_settings(**overrides)
     open_store(settings.database_url).dispose()  # a bad store URL: one line, before the workers
+    bound_registry_requests(settings.registry_timeout_seconds)  # the workers inherit it
     for name, value in overrides.items():
         if value is not None:
             os.environ[f"LEADSCORE_{name.upper()}"] = str(value)

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         Path("leadscore-model-cache"),
         description="the last model loaded, served when the registry is unreachable at start",
     )
+    registry_timeout_seconds: int = Field(
+        10,
+        ge=1,
+        description="a request to the tracking server that takes longer fails (MLflow's own "
+        "retries off): the registry counts as unreachable, the cache serves, the poll retries",
+    )
     access_log: bool = Field(
         True,
         description="one log line per request: method, path, status, duration, request id, "

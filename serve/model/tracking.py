@@ -21,3 +21,12 @@ def configure_tracking() -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def bound_registry_requests(timeout_seconds: int) -> None:
+    """Each request to a tracking server gives up after `timeout_seconds`, without MLflow's own
+    retries (about four minutes by default), so that an unreachable registry is known as such
+    quickly; the server retries on its own schedule. MLFLOW_HTTP_REQUEST_TIMEOUT and
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES, when set, win."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout_seconds))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

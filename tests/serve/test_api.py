@@ -13,6 +13,7 @@ LEAD = STRONG_LEAD
 @pytest.fixture
 def client(use_trained_store):
     with TestClient(create_app(Settings(max_leads_per_request=5))) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         yield client
 
 
@@ -82,6 +83,7 @@ def test_too_many_leads_is_413(client):
 def test_no_model_means_not_ready(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
     with TestClient(create_app(Settings())) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         assert client.get("/health").status_code == 200
         ready = client.get("/ready")
         assert ready.status_code == 503 and "not in the registry" in ready.json()["reason"]

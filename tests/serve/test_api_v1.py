@@ -34,6 +34,7 @@ def settings(use_trained_store):
 @pytest.fixture
 def client(settings):
     with TestClient(create_app(settings)) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         yield client
 
 
@@ -220,6 +221,7 @@ def test_bad_outcomes_are_422(client, body):
 def test_every_scored_lead_is_logged_without_pii_and_pii_never_reaches_the_logs(settings, caplog):
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(settings)) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         score(client, [LEAD, WEAK])
         client.post("/v1/score", json={"leads": [{**LEAD, "web_visits": "x"}]}, headers=AUTH)
     engine = sa.create_engine(settings.database_url)

@@ -40,6 +40,7 @@ def client(use_trained_store, tmp_path):
         max_leads_per_request=1000,
     )
     with TestClient(create_app(settings)) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         yield client
 
 

@@ -73,6 +73,7 @@ def test_the_cached_model_serves_when_the_registry_is_unreachable(
 ):
     cache = tmp_path / "cache"
     with TestClient(create_app(Settings(model_cache_dir=cache))) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         assert client.get("/ready").json() == {"ready": True, "model_version": "1"}
         expected = client.post("/v1/score", json={"leads": [{"web_visits": 4}]}).json()
 
@@ -80,14 +81,17 @@ def test_the_cached_model_serves_when_the_registry_is_unreachable(
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
     with TestClient(create_app(Settings(model_cache_dir=cache))) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         ready = client.get("/ready").json()
         assert ready["ready"] and ready["model_version"] == "1" and ready["source"] == "cache"
-        assert "registry failed" in ready["reason"]
+        assert ready["reason"].startswith("serving version 1 cached at")
+        assert "registry unreachable" in ready["reason"]
         info = client.get("/v1/model").json()
         assert info["source"] == "cache" and "cached at" in info["notice"]
         again = client.post("/v1/score", json={"leads": [{"web_visits": 4}]}).json()
         assert again == expected
 
     with TestClient(create_app(Settings(model_cache_dir=tmp_path / "empty"))) as client:
+        client.app.state.holder.wait_settled(60)  # the model loads in the background
         not_ready = client.get("/ready")
         assert not_ready.status_code == 503 and "127.0.0.1:9" in not_ready.json()["reason"]
