@@ -78,8 +78,16 @@ class LeadContract:
     kinds: dict[str, str] = field(default_factory=dict)
     tables: tuple[RelatedTable, ...] = ()
     segments: tuple[str, ...] = ()
+    fit: tuple[str, ...] = ()
+    engagement: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        both = sorted(set(self.fit) & set(self.engagement))
+        if both:
+            raise ContractError(
+                f"{both} listed under both fit and engagement; a field is either who the lead "
+                "is (fit) or what it did (engagement)"
+            )
         for column, kind in self.kinds.items():
             if kind not in KINDS:
                 raise ContractError(
@@ -166,7 +174,18 @@ class LeadContract:
         return cls(**values)
 
 
-_LIST_KEYS = {"positive", "negative", "open", "drop", "pii", "na_values", "keep", "segments"}
+_LIST_KEYS = {
+    "positive",
+    "negative",
+    "open",
+    "drop",
+    "pii",
+    "na_values",
+    "keep",
+    "segments",
+    "fit",
+    "engagement",
+}
 
 
 def load_contract(path: Path | None, overrides: dict[str, Any] | None = None) -> LeadContract:
