@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,11 +108,14 @@ class ServerProcess:
             self.process.wait(timeout=30)
 
 
-def start_server(folder: Path, env: dict[str, str] | None = None, ready: bool = True):
-    """Start `leadscore serve` in `folder` on a free port; wait for /ready unless told not to."""
+def start_server(
+    folder: Path, env: dict[str, str] | None = None, ready: bool = True, args: Sequence[str] = ()
+):
+    """Start `leadscore serve` in `folder` on a free port, with more options in `args`; wait
+    for /ready unless told not to."""
     port = free_port()
     log = folder / f"server-{port}.log"
-    command = [sys.executable, "-m", "leadscore_cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "leadscore_cli", "serve", "--port", str(port), *args]
     with open(log, "wb") as out:
         process = subprocess.Popen(
             command, env={**os.environ, **(env or {})}, cwd=folder, stdout=out, stderr=out

@@ -25,6 +25,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "leadscore_alembic_version"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 DIALECTS = ("sqlite", "postgresql")
+LOCK_KEY = 0x6C656164  # the PostgreSQL advisory lock migrations take ('lead')
 
 
 class StoreError(LeadscoreError):
@@ -68,11 +69,15 @@ def store_at(url: str) -> Iterator[sa.Engine]:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    """Apply every migration not yet applied (safe to run at each start)."""
+    """Apply every migration not yet applied (safe to run at each start, and by several
+    processes at once: on PostgreSQL one migrates while the others wait for its lock, then find
+    nothing to do; SQLite's BEGIN IMMEDIATE does the same)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
