@@ -22,6 +22,7 @@ from features.contract import LeadContract
 from serve.model.drift import PSI_WARNING, DriftReport, drift_report
 from serve.model.lead_model import LeadModel
 from serve.model.loading import CHAMPION, alias_version, load_lead_model
+from serve.model.run_decision import JOB_TAG, RETRAIN_JOB
 from serve.model.tracking import configure_tracking
 from train.evaluate.challenge import Comparison, compare, enough_leads, unseen_by_champion
 from train.evaluate.gate import Decision, PromotionRule, decide_promotion
@@ -43,9 +44,6 @@ from train.results import RetrainOutcome
 from train.sources import TrainingData, read_training_data, store_snapshots
 
 log = logging.getLogger(__name__)
-
-JOB_TAG = "leadscore.job"
-RETRAIN = "retrain"
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ def retrain(
             decision, described, champion_version, comparison, _drift(candidate, champion)
         )
         progress("logging to MLflow and registering")
-        with mlflow.start_run(experiment_id=experiment_id, tags={JOB_TAG: RETRAIN}) as run:
+        with mlflow.start_run(experiment_id=experiment_id, tags={JOB_TAG: RETRAIN_JOB}) as run:
             version = register_candidate(client, candidate, options.training)
             if decision.champion:
                 promote(client, name, version.version)
@@ -122,7 +120,7 @@ def fail_abandoned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
     so they were left by a job that died."""
     runs = client.search_runs(
         [experiment_id],
-        filter_string=f"tags.`{JOB_TAG}` = '{RETRAIN}' and attributes.status = 'RUNNING'",
+        filter_string=f"tags.`{JOB_TAG}` = '{RETRAIN_JOB}' and attributes.status = 'RUNNING'",
     )
     for run in runs:
         log.warning(

@@ -22,11 +22,12 @@ from features.demo import CONTRACT_TOML, generate_leads
 from features.reading import write_table
 from leadscore_cli import app
 from serve.model.loading import CHAMPION, PREVIOUS, alias_version
+from serve.model.run_decision import JOB_TAG, RETRAIN_JOB, last_decision
 from serve.model.tracking import configure_tracking, tracking_uri
 from tests.conftest import free_port, wait_for_url
 from train.registry.experiment import use_experiment
 from train.registry.lock import lock_name, registry_lock
-from train.retrain import JOB_TAG, RETRAIN, fail_abandoned_runs
+from train.retrain import fail_abandoned_runs
 
 ROWS = 2500
 STRONG_COLUMNS = ["budget_status", "purchase_timeline", "demo_requested", "lead_source"]
@@ -99,6 +100,9 @@ def test_a_worse_challenger_is_kept_and_the_champion_stays(workdir):
     assert alias_version(client(), "leadscore", PREVIOUS) is None
     run = client().get_run(written["run_id"])
     assert run.data.tags["leadscore.retrain_decision"] == "kept"
+    last = last_decision("leadscore", "1").decision  # what the board shows
+    assert last is not None and (last.job, last.promoted) == ("retrain", False)
+    assert last.reason == written["reason"]
 
 
 def test_the_same_data_twice_registers_nothing(workdir):
@@ -126,7 +130,7 @@ def test_a_second_retrain_exits_while_the_first_holds_the_lock(workdir):
 
 def test_runs_left_running_by_a_dead_retrain_are_marked_failed(workdir):
     experiment = use_experiment(client(), "leadscore")
-    abandoned = client().create_run(experiment, tags={JOB_TAG: RETRAIN}).info.run_id
+    abandoned = client().create_run(experiment, tags={JOB_TAG: RETRAIN_JOB}).info.run_id
     other = client().create_run(experiment).info.run_id
 
     assert fail_abandoned_runs(client(), experiment) == [abandoned]

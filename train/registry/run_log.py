@@ -8,6 +8,7 @@ import json
 import mlflow
 
 from serve.model.lead_model import LeadModel
+from serve.model.run_decision import CHAMPION_TAG, DECISION_TAG, RETRAIN_VERDICT_TAG, SIGNAL_TAG
 from train.evaluate.gate import Decision
 from train.results import ReportFiles, RetrainOutcome, TrainingSummary
 from train.sources import TrainingData
@@ -56,9 +57,9 @@ def log_training(model: LeadModel, data: TrainingData, summary: TrainingSummary)
 def log_decision(decision: Decision) -> None:
     mlflow.set_tags(
         {
-            "leadscore.champion": str(decision.champion).lower(),
-            "leadscore.signal": "usable" if decision.usable_signal else "no usable signal",
-            "leadscore.decision": decision.reason[:5000],
+            CHAMPION_TAG: str(decision.champion).lower(),
+            SIGNAL_TAG: "usable" if decision.usable_signal else "no usable signal",
+            DECISION_TAG: decision.reason[:5000],
         }
     )
 
@@ -75,7 +76,7 @@ def log_retrain_decision(outcome: RetrainOutcome) -> None:
     log_decision(outcome.decision)
     mlflow.set_tags(
         {
-            "leadscore.retrain_decision": outcome.verdict,
+            RETRAIN_VERDICT_TAG: outcome.verdict,
             "leadscore.previous_champion": str(outcome.champion_version),
             "leadscore.drifted": json.dumps(outcome.drift.drifted if outcome.drift else []),
         }
