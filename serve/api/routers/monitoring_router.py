@@ -22,7 +22,7 @@ from serve.store.performance import DEFAULT_WINDOW_DAYS, LivePerformance, live_p
 router = APIRouter(tags=["monitoring"])
 
 
-@router.get("/v1/performance", responses=UNAUTHORIZED)
+@router.get("/v1/performance", operation_id="getPerformance", responses=UNAUTHORIZED)
 def performance(
     loaded: ServingModel,
     store: Store,
@@ -38,6 +38,7 @@ def performance(
 
 @router.get(
     "/v1/leads/stalled",
+    operation_id="getStalledLeads",
     response_model=StalledLeads,
     responses={**UNAUTHORIZED, 200: {"content": {CSV_TYPE: {"schema": {"type": "string"}}}}},
 )
