@@ -18,12 +18,14 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from features.errors import LeadscoreError
+from serve.model.redaction import redact_credentials
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "leadscore_alembic_version"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a SQLite write waits for another writer before it fails (the API answers 503).
+SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 DIALECTS = ("sqlite", "postgresql")
 LOCK_KEY = 0x6C656164  # the PostgreSQL advisory lock migrations take ('lead')
 
@@ -32,28 +34,34 @@ class StoreError(LeadscoreError):
     """The store's URL is wrong or its database cannot be reached."""
 
 
-def create_store_engine(url: str) -> sa.Engine:
-    """An engine for the store: SQLite, or PostgreSQL through psycopg 3."""
+def create_store_engine(
+    url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS
+) -> sa.Engine:
+    """An engine for the store: SQLite, or PostgreSQL through psycopg 3. Its errors never
+    quote a statement's values (they may be a lead's)."""
     try:
         parsed = make_url(url)
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() not in DIALECTS:
             raise ValueError(f"the store is {' or '.join(DIALECTS)}, not {parsed.drivername}")
-        engine = sa.create_engine(parsed, json_serializer=_json_text, pool_pre_ping=True)
+        engine = sa.create_engine(
+            parsed, json_serializer=_json_text, pool_pre_ping=True, hide_parameters=True
+        )
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise StoreError(
-            f"LEADSCORE_DATABASE_URL {url!r} cannot be used ({exc}); give a URL such as "
+            f"LEADSCORE_DATABASE_URL {redact_credentials(url)!r} cannot be used "
+            f"({redact_credentials(str(exc))}); give a URL such as "
             "sqlite:///leadscore.db or postgresql://user:password@host/database"
         ) from exc
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, busy_timeout_seconds)
     return engine
 
 
-def open_store(url: str) -> sa.Engine:
+def open_store(url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> sa.Engine:
     """An engine on an up-to-date store; raises StoreError with what to fix."""
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, busy_timeout_seconds)
     upgrade(engine)
     return engine
 
@@ -91,7 +99,7 @@ def _json_text(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def _tune_sqlite(engine: sa.Engine) -> None:
+def _tune_sqlite(engine: sa.Engine, busy_timeout_seconds: float) -> None:
     """WAL so that readers never block the writer; FULL sync so that an acknowledged write
     survives a crash; BEGIN IMMEDIATE so that read-then-write transactions never deadlock."""
 
@@ -101,7 +109,7 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

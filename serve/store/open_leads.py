@@ -11,8 +11,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from serve.store.outcomes import latest_outcomes
-from serve.store.tables import score_log
+from serve.store.tables import current_outcomes, score_log, scored_leads
 
 TIME_TO_CLOSE_SAMPLE = 20_000
 
@@ -27,31 +26,35 @@ class OpenLead:
 
 
 def _first_scores() -> sa.Subquery:
+    """Each scored lead's first score, whichever model version gave it."""
     return (
         sa.select(
-            score_log.c.lead_id,
-            sa.func.min(score_log.c.scored_at).label("first_scored_at"),
-            sa.func.max(score_log.c.id).label("newest_id"),
+            scored_leads.c.lead_id,
+            sa.func.min(scored_leads.c.first_scored_at).label("first_scored_at"),
         )
-        .where(score_log.c.lead_id.is_not(None))
-        .group_by(score_log.c.lead_id)
+        .group_by(scored_leads.c.lead_id)
         .subquery("first_scores")
     )
 
 
 def days_to_close(engine: sa.Engine) -> pd.Series:
     """Days from first score to close (the outcome's `closed_at`, else when it was received) of
-    the newest TIME_TO_CLOSE_SAMPLE closed leads that were scored."""
-    firsts, latest = _first_scores(), latest_outcomes()
-    closed_at = sa.func.coalesce(latest.c.closed_at, latest.c.received_at)
-    query = (
-        sa.select(firsts.c.first_scored_at, closed_at)
-        .join(latest, latest.c.lead_id == firsts.c.lead_id)
-        .order_by(latest.c.id.desc())
+    the TIME_TO_CLOSE_SAMPLE scored leads whose outcomes came in last."""
+    newest = (
+        sa.select(current_outcomes)
+        .order_by(current_outcomes.c.received_at.desc())
         .limit(TIME_TO_CLOSE_SAMPLE)
+        .subquery("newest_outcomes")
     )
+    scored = (
+        sa.select(sa.func.min(scored_leads.c.first_scored_at))
+        .where(scored_leads.c.lead_id == newest.c.lead_id)
+        .scalar_subquery()
+    )
+    closed_at = sa.func.coalesce(newest.c.closed_at, newest.c.received_at)
+    query = sa.select(scored.label("scored"), closed_at.label("closed"))
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
+        rows = [row for row in connection.execute(query).all() if row.scored is not None]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=["scored", "closed"])
     days = (pd.to_datetime(frame["closed"]) - pd.to_datetime(frame["scored"])) / pd.Timedelta(
         days=1
@@ -63,22 +66,37 @@ def open_leads_scored_before(
     engine: sa.Engine, cutoff: datetime, limit: int
 ) -> tuple[list[OpenLead], int]:
     """Leads first scored before `cutoff` with no outcome: the `limit` the model rated highest
-    when last scored, and how many there are in all."""
-    firsts, latest = _first_scores(), latest_outcomes()
+    when first scored, with their newest logged fields, and how many there are in all."""
+    firsts = _first_scores()
+    has_outcome = sa.select(current_outcomes.c.lead_id).where(
+        current_outcomes.c.lead_id == firsts.c.lead_id
+    )
     open_before = (
-        sa.select(firsts.c.lead_id, firsts.c.first_scored_at, firsts.c.newest_id)
-        .join(latest, latest.c.lead_id == firsts.c.lead_id, isouter=True)
-        .where(latest.c.lead_id.is_(None), firsts.c.first_scored_at < cutoff)
+        sa.select(firsts.c.lead_id, firsts.c.first_scored_at)
+        .where(firsts.c.first_scored_at < cutoff, ~has_outcome.exists())
         .subquery("open_before")
     )
-    query = (
-        sa.select(open_before.c.lead_id, open_before.c.first_scored_at, score_log.c.fields)
-        .join(score_log, score_log.c.id == open_before.c.newest_id)
-        .order_by(score_log.c.probability.desc(), open_before.c.lead_id)
+    best = sa.func.max(scored_leads.c.probability)
+    ranked = (
+        sa.select(open_before.c.lead_id, open_before.c.first_scored_at)
+        .join(scored_leads, scored_leads.c.lead_id == open_before.c.lead_id)
+        .group_by(open_before.c.lead_id, open_before.c.first_scored_at)
+        .order_by(best.desc(), open_before.c.lead_id)
         .limit(limit)
     )
     with engine.connect() as connection:
         total = connection.execute(sa.select(sa.func.count()).select_from(open_before)).scalar()
-        rows = connection.execute(query).all()
-    leads = [OpenLead(row.lead_id, row.first_scored_at, dict(row.fields)) for row in rows]
+        chosen = connection.execute(ranked).all()
+        fields = _newest_fields(connection, [row.lead_id for row in chosen])
+    leads = [OpenLead(row.lead_id, row.first_scored_at, fields[row.lead_id]) for row in chosen]
     return leads, int(total or 0)
+
+
+def _newest_fields(connection: sa.Connection, lead_ids: list[str]) -> dict[str, dict[str, Any]]:
+    newest = (
+        sa.select(sa.func.max(score_log.c.id))
+        .where(score_log.c.lead_id.in_(lead_ids))
+        .group_by(score_log.c.lead_id)
+    )
+    query = sa.select(score_log.c.lead_id, score_log.c.fields).where(score_log.c.id.in_(newest))
+    return {row.lead_id: dict(row.fields) for row in connection.execute(query)}

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from serve.store.tables import outcomes, score_log
+from serve.store.tables import current_outcomes, outcomes, scored_leads
 from serve.store.times import as_naive_utc, utc_now
 
 log = logging.getLogger(__name__)
@@ -84,40 +85,38 @@ def _record(connection: sa.Connection, batch: Sequence[Outcome]) -> RecordedOutc
         )
     if rows:
         connection.execute(outcomes.insert(), rows)
+        newest = {row["lead_id"]: row for row in rows}  # a lead's last revision of the batch
+        connection.execute(_upsert_current(connection), list(newest.values()))
     return RecordedOutcomes(stored=len(rows), unchanged=len(batch) - len(rows))
 
 
+def _upsert_current(connection: sa.Connection) -> sa.Insert:
+    """Insert a lead's current outcome, or replace the one it had."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(current_outcomes)
+    changed = {
+        c.name: statement.excluded[c.name] for c in current_outcomes.c if c.name != "lead_id"
+    }
+    return statement.on_conflict_do_update(index_elements=["lead_id"], set_=changed)
+
+
 def _current_outcomes(connection: sa.Connection, lead_ids: set[str]) -> dict[str, tuple]:
-    """Each lead's highest revision and its content."""
-    rows = connection.execute(sa.select(latest_outcomes(lead_ids)))
+    """Each lead's current revision and its content."""
+    query = sa.select(current_outcomes).where(current_outcomes.c.lead_id.in_(sorted(lead_ids)))
     return {
         row.lead_id: (row.revision, (row.outcome, row.loss_reason, row.value, row.closed_at))
-        for row in rows
+        for row in connection.execute(query)
     }
 
 
-def latest_outcomes(lead_ids: Collection[str] | None = None) -> sa.Subquery:
-    """Each lead's current outcome (its highest revision), of some leads or of all."""
-    query = sa.select(
-        outcomes,
-        sa.func.row_number()
-        .over(partition_by=outcomes.c.lead_id, order_by=outcomes.c.revision.desc())
-        .label("rank"),
-    )
-    if lead_ids is not None:
-        query = query.where(outcomes.c.lead_id.in_(sorted(lead_ids)))
-    ranked = query.subquery()
-    return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest_outcomes")
-
-
 def unscored_leads(engine: sa.Engine, lead_ids: Collection[str]) -> set[str]:
-    """The ones of `lead_ids` the score log has never seen: their outcomes are stored but no
-    model can learn from them, most often because the CRM sent another id."""
+    """The ones of `lead_ids` never scored: their outcomes are stored but no model can learn
+    from them, most often because the CRM sent another id."""
     wanted = sorted(set(lead_ids))
     seen: set[str] = set()
     with engine.connect() as connection:
         for start in range(0, len(wanted), LOOKUP_BATCH):
             batch = wanted[start : start + LOOKUP_BATCH]
-            query = sa.select(score_log.c.lead_id).where(score_log.c.lead_id.in_(batch)).distinct()
-            seen.update(connection.execute(query).scalars())
+            query = sa.select(scored_leads.c.lead_id).where(scored_leads.c.lead_id.in_(batch))
+            seen.update(connection.execute(query.distinct()).scalars())
     return set(wanted) - seen

@@ -1,18 +1,22 @@
-"""How the serving model does live: the score log joined with the outcomes the CRM posted back.
+"""How the serving model does live: each lead's first score joined with the outcome the CRM
+posted back.
 
-Each lead counts once per model version, as it was first scored by that version in the window
-(the score sales acted on), with its current outcome. Counts, conversion and revenue are summed
-in the database (one GROUP BY over score buckets, tiers and segment values), so a store of
+Each lead (with an id) counts once per model version, as it was first scored by that version in
+the window (the score sales acted on), with its current outcome. Counts, conversion and revenue
+are summed in the database over the narrow `scored_leads` and `current_outcomes` tables (one
+GROUP BY over model versions, score buckets, tiers, segment values and outcomes), so a store of
 millions of scored leads answers in seconds; only the closed leads' probabilities are fetched,
-for ROC AUC, log loss and calibration, and a sample of the newest leads for drift.
+for ROC AUC, log loss and calibration, and the newest leads' fields for drift.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +27,7 @@ from serve.model.drift import PSI_WARNING, drift_report
 from serve.model.lead_model import LeadModel
 from serve.model.metrics import CALIBRATION_BINS, Interval, wilson_interval
 from serve.model.tiers import TIER_NAMES
-from serve.store.outcomes import latest_outcomes
-from serve.store.tables import score_log
+from serve.store.tables import current_outcomes, score_log, scored_leads
 from serve.store.times import utc_now
 
 DEFAULT_WINDOW_DAYS = 90
@@ -135,12 +138,15 @@ def live_performance(
     until = now or utc_now()
     since = until - timedelta(days=window_days)
     segments = reported_segments(model)
-    firsts = _first_scores(since, until, segments)
+    version = model_version or ""
+    in_window = sa.and_(
+        scored_leads.c.first_scored_at >= since, scored_leads.c.first_scored_at <= until
+    )
     with engine.connect() as connection:
-        groups = _grouped(connection, firsts, model_version)
-        closed = _closed_probabilities(connection, firsts, model_version)
-        versions = _versions(connection, firsts)
-        sample = _newest_fields(connection, firsts, model_version)
+        every_version = _grouped(connection, in_window, segments)
+        closed = _closed_probabilities(connection, in_window, version)
+        sample = _newest_fields(connection, since, until, model_version)
+    groups = every_version[every_version["model_version"] == version].reset_index(drop=True)
     groups["tier"] = _tiers(groups, model)
     return LivePerformance(
         model_version=model_version,
@@ -159,7 +165,7 @@ def live_performance(
         discrimination=_discrimination(closed),
         calibration=_calibration(closed),
         drift=_drift(model, sample),
-        versions=versions,
+        versions=_versions(every_version),
     )
 
 
@@ -173,65 +179,72 @@ def reported_segments(model: LeadModel) -> list[str]:
     return sources[:1]
 
 
-def _first_scores(since: datetime, until: datetime, segments: Sequence[str]) -> sa.Subquery:
-    """Each lead's first score by each model version in the window, with its current outcome.
-    A row without a lead id is a lead of its own (it can have no outcome)."""
-    order = sa.func.row_number().over(
-        partition_by=(score_log.c.lead_id, score_log.c.model_version),
-        order_by=(score_log.c.scored_at, score_log.c.id),
-    )
-    ranked = (
-        sa.select(
-            score_log.c.id,
-            score_log.c.lead_id,
-            score_log.c.model_version,
-            score_log.c.probability,
-            score_log.c.tier,
-            score_log.c.expected_value,
-            *(
-                score_log.c.fields[name].as_string().label(f"segment_{i}")
-                for i, name in enumerate(segments)
-            ),
-            order.label("rank"),
-        )
-        .where(score_log.c.scored_at >= since, score_log.c.scored_at <= until)
-        .subquery()
-    )
-    latest = latest_outcomes()
-    return (
-        sa.select(ranked, latest.c.outcome, latest.c.value.label("outcome_value"))
-        .join(latest, latest.c.lead_id == ranked.c.lead_id, isouter=True)
-        .where(sa.or_(ranked.c.rank == 1, ranked.c.lead_id.is_(None)))
-        .subquery("first_scores")
-    )
-
-
-def _grouped(connection: sa.Connection, firsts: sa.Subquery, version: str | None) -> pd.DataFrame:
-    """Counts and sums per score bucket (0-100), stored tier, segment values and outcome."""
-    bucket = sa.cast(sa.func.round(firsts.c.probability * 100), sa.Integer).label("bucket")
-    segment_columns = [c for c in firsts.c if c.name.startswith("segment_")]
-    outcome = sa.func.coalesce(firsts.c.outcome, OPEN).label("outcome")
-    keys = [bucket, firsts.c.tier, *segment_columns, outcome]
-    query = (
+def _grouped(
+    connection: sa.Connection, in_window: sa.ColumnElement[bool], segments: Sequence[str]
+) -> pd.DataFrame:
+    """Leads, probability and expected value summed per model version, score bucket (0-100),
+    stored tier, segment values and outcome (won, lost, open). Two passes, each over one table
+    mostly: every lead of the window, then the closed ones found from their outcomes (fewer);
+    open = every - closed."""
+    bucket = sa.cast(sa.func.round(scored_leads.c.probability * 100), sa.Integer)
+    keys = [
+        scored_leads.c.model_version.label("model_version"),
+        bucket.label("bucket"),
+        scored_leads.c.tier.label("stored_tier"),
+        sa.cast(scored_leads.c.segments, sa.Text).label("segments"),  # JSON, read once per value
+    ]
+    sums = [
+        sa.func.count().label("leads"),
+        sa.func.sum(scored_leads.c.probability).label("probability_sum"),
+        sa.func.sum(scored_leads.c.expected_value).label("expected_value"),
+    ]
+    every = sa.select(*keys, *sums).where(in_window).group_by(*keys)
+    closed = (
         sa.select(
             *keys,
-            sa.func.count().label("leads"),
-            sa.func.sum(firsts.c.probability).label("probability_sum"),
-            sa.func.sum(firsts.c.outcome_value).label("won_value"),
-            sa.func.sum(firsts.c.expected_value).label("expected_value"),
+            current_outcomes.c.outcome,
+            *sums,
+            sa.func.sum(current_outcomes.c.value).label("won_value"),
         )
-        .where(_version_is(firsts, version))
-        .group_by(*keys)
+        .select_from(current_outcomes)
+        .join(scored_leads, scored_leads.c.lead_id == current_outcomes.c.lead_id)
+        .where(in_window)
+        .group_by(*keys, current_outcomes.c.outcome)
     )
+    names = [key.name for key in keys]
+    all_rows = _frame(connection, every, [*names, "leads", "probability_sum", "expected_value"])
+    closed_rows = _frame(
+        connection,
+        closed,
+        [*names, "outcome", "leads", "probability_sum", "expected_value", "won_value"],
+    )
+    for frame in (all_rows, closed_rows):
+        frame["segments"] = frame["segments"].fillna("null")
+        frame["stored_tier"] = frame["stored_tier"].astype(object)
+    summed = ["leads", "probability_sum", "expected_value"]
+    for frame in (all_rows, closed_rows):
+        frame[summed] = frame[summed].astype(float)  # a sum of no values comes back empty
+    closed_by_key = closed_rows.groupby(names, dropna=False)[summed].sum()
+    open_rows = all_rows.set_index(names)
+    open_rows[summed] = open_rows[summed].sub(closed_by_key.reindex(open_rows.index), fill_value=0)
+    open_rows = open_rows.reset_index().assign(outcome=OPEN, won_value=0.0)
+    open_rows = open_rows[open_rows["leads"] > 0]
+    groups = pd.concat([closed_rows, open_rows], ignore_index=True)
+    values = {text: json.loads(text) or {} for text in groups["segments"].unique()}
+    for i, name in enumerate(segments):
+        groups[f"segment_{i}"] = [
+            _segment_value(values[text].get(name)) for text in groups["segments"]
+        ]
+    return groups
+
+
+def _segment_value(value: Any) -> str:
+    return MISSING_SEGMENT if value is None else str(value)
+
+
+def _frame(connection: sa.Connection, query: sa.Select[Any], columns: list[str]) -> pd.DataFrame:
     rows = connection.execute(query).all()
-    names = ["bucket", "stored_tier", *(c.name for c in segment_columns), "outcome"]
-    frame = pd.DataFrame(
-        [tuple(row) for row in rows],
-        columns=[*names, "leads", "probability_sum", "won_value", "expected_value"],
-    )
-    for column in segment_columns:
-        frame[column.name] = frame[column.name].fillna(MISSING_SEGMENT).astype(str)
-    return frame
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
 
 
 def _tiers(groups: pd.DataFrame, model: LeadModel) -> pd.Series:
@@ -263,13 +276,15 @@ def _conversion(groups: pd.DataFrame) -> Conversion:
 
 
 def _closed_probabilities(
-    connection: sa.Connection, firsts: sa.Subquery, version: str | None
+    connection: sa.Connection, in_window: sa.ColumnElement[bool], version: str
 ) -> pd.DataFrame:
-    query = sa.select(firsts.c.probability, firsts.c.outcome).where(
-        _version_is(firsts, version), firsts.c.outcome.in_([WON, LOST])
+    query = (
+        sa.select(scored_leads.c.probability, current_outcomes.c.outcome)
+        .select_from(current_outcomes)
+        .join(scored_leads, scored_leads.c.lead_id == current_outcomes.c.lead_id)
+        .where(in_window, scored_leads.c.model_version == version)
     )
-    rows = connection.execute(query).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["probability", "outcome"])
+    frame = _frame(connection, query, ["probability", "outcome"])
     frame["won"] = (frame["outcome"] == WON).astype(int)
     return frame
 
@@ -321,31 +336,33 @@ def _calibration(closed: pd.DataFrame) -> list[CalibrationBin]:
     return bins
 
 
-def _versions(connection: sa.Connection, firsts: sa.Subquery) -> list[VersionCount]:
-    closed = sa.func.sum(sa.case((firsts.c.outcome.in_([WON, LOST]), 1), else_=0))
-    query = (
-        sa.select(firsts.c.model_version, sa.func.count(), closed)
-        .group_by(firsts.c.model_version)
-        .order_by(firsts.c.model_version)
-    )
-    return [VersionCount(v, int(n), int(c or 0)) for v, n, c in connection.execute(query)]
+def _versions(groups: pd.DataFrame) -> list[VersionCount]:
+    closed = groups["outcome"].isin([WON, LOST])
+    counts = []
+    for version, part in groups.groupby("model_version", sort=True):
+        scored, closed_leads = int(part["leads"].sum()), int(part.loc[closed, "leads"].sum())
+        counts.append(VersionCount(str(version) or None, scored, closed_leads))
+    return counts
 
 
 def _newest_fields(
-    connection: sa.Connection, firsts: sa.Subquery, version: str | None
+    connection: sa.Connection, since: datetime, until: datetime, version: str | None
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The fields and probabilities of the newest DRIFT_SAMPLE leads scored in the window."""
-    newest = (
-        sa.select(firsts.c.id)
-        .where(_version_is(firsts, version))
-        .order_by(firsts.c.id.desc())
+    """The fields and probabilities of the newest DRIFT_SAMPLE leads the version scored, those
+    of the window kept (as logged, PII removed). Walking the score log newest first by its key
+    finds them without sorting it."""
+    version_is = (
+        score_log.c.model_version.is_(None)
+        if version is None
+        else score_log.c.model_version == version
+    )
+    query = (
+        sa.select(score_log.c.fields, score_log.c.probability, score_log.c.scored_at)
+        .where(version_is)
+        .order_by(score_log.c.id.desc())
         .limit(DRIFT_SAMPLE)
-        .subquery()
     )
-    query = sa.select(score_log.c.fields, score_log.c.probability).join(
-        newest, newest.c.id == score_log.c.id
-    )
-    rows = connection.execute(query).all()
+    rows = [row for row in connection.execute(query) if since <= row.scored_at <= until]
     frame = pd.DataFrame.from_records([row.fields for row in rows], index=range(len(rows)))
     return frame, np.array([row.probability for row in rows], dtype=float)
 
@@ -358,9 +375,3 @@ def _drift(model: LeadModel, sample: tuple[pd.DataFrame, np.ndarray]) -> DriftSu
         return None
     report = drift_report(reference, model.encoder, frame, probability, None, set(frame.columns))
     return DriftSummary(report.psi, report.drifted, PSI_WARNING, len(frame))
-
-
-def _version_is(firsts: sa.Subquery, version: str | None) -> sa.ColumnElement[bool]:
-    if version is None:
-        return firsts.c.model_version.is_(None)
-    return firsts.c.model_version == version

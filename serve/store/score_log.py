@@ -27,11 +27,14 @@ from serve.store.times import utc_now
 
 log = logging.getLogger(__name__)
 
-# Each row is [lead_id, fields, probability, tier, expected_value, model_version, scored_at];
-# `scored_at` is naive UTC text in the form SQLAlchemy keeps SQLite datetimes in (PostgreSQL
-# reads it as a timestamp).
+# Each row is [lead_id, fields, probability, tier, expected_value, model_version, scored_at,
+# segments]; `scored_at` is naive UTC text in the form SQLAlchemy keeps SQLite datetimes in
+# (PostgreSQL reads it as a timestamp). The second statement of each dialect keeps each lead's
+# first score per model version in `scored_leads` (a later one, or a repeat in the same
+# batch, is left out by the unique key).
 _INSERT_FROM_JSON = {
-    "sqlite": """
+    "sqlite": (
+        """
         INSERT INTO score_log
             (lead_id, fields, probability, tier, expected_value, model_version, scored_at)
         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
@@ -39,14 +42,35 @@ _INSERT_FROM_JSON = {
                json_extract(value, '$[4]'), json_extract(value, '$[5]'),
                json_extract(value, '$[6]')
         FROM json_each(:rows)
-    """,
-    "postgresql": """
+        """,
+        """
+        INSERT INTO scored_leads (lead_id, model_version, first_scored_at, probability, tier,
+                                  expected_value, segments)
+        SELECT json_extract(value, '$[0]'), COALESCE(json_extract(value, '$[5]'), ''),
+               json_extract(value, '$[6]'), json_extract(value, '$[2]'),
+               json_extract(value, '$[3]'), json_extract(value, '$[4]'),
+               json_extract(value, '$[7]')
+        FROM json_each(:rows) WHERE json_extract(value, '$[0]') IS NOT NULL
+        ON CONFLICT (lead_id, model_version) DO NOTHING
+        """,
+    ),
+    "postgresql": (
+        """
         INSERT INTO score_log
             (lead_id, fields, probability, tier, expected_value, model_version, scored_at)
         SELECT value ->> 0, value -> 1, (value ->> 2)::float8, value ->> 3,
                (value ->> 4)::float8, value ->> 5, (value ->> 6)::timestamp
         FROM json_array_elements(CAST(:rows AS json))
-    """,
+        """,
+        """
+        INSERT INTO scored_leads (lead_id, model_version, first_scored_at, probability, tier,
+                                  expected_value, segments)
+        SELECT value ->> 0, COALESCE(value ->> 5, ''), (value ->> 6)::timestamp,
+               (value ->> 2)::float8, value ->> 3, (value ->> 4)::float8, value -> 7
+        FROM json_array_elements(CAST(:rows AS json)) WHERE value ->> 0 IS NOT NULL
+        ON CONFLICT (lead_id, model_version) DO NOTHING
+        """,
+    ),
 }
 STATEMENT_BYTES = 4 * 1024 * 1024
 
@@ -70,7 +94,7 @@ class ScoreLog:
     ) -> None:
         self._engine = engine
         self._observer = observer
-        self._insert = sa.text(_INSERT_FROM_JSON[engine.dialect.name])
+        self._inserts = [sa.text(sql) for sql in _INSERT_FROM_JSON[engine.dialect.name]]
         self._flush_seconds = flush_seconds
         self._pending: deque[tuple[bytes, int]] = deque()
         self._flushing = threading.Lock()
@@ -90,9 +114,11 @@ class ScoreLog:
         pii: Collection[str],
         tiers: Sequence[str] | None = None,
         expected_values: np.ndarray | None = None,
+        segment_fields: Sequence[str] = (),
     ) -> None:
         """Queue one request's leads as JSON; cheap enough for the request path. The tier and
-        expected value are what the lead was told (live performance is judged by them)."""
+        expected value are what the lead was told (live performance is judged by them), and
+        `segment_fields` the fields it is broken down by."""
         if not records:
             return
         pii = frozenset(pii)
@@ -113,6 +139,7 @@ class ScoreLog:
                 value,
                 model_version,
                 scored_at,
+                {name: record.get(name) for name in segment_fields},
             ]
             for record, lead_id, probability, tier, value in zip(
                 records,
@@ -160,7 +187,8 @@ class ScoreLog:
         started = time.perf_counter()
         try:
             with self._engine.begin() as connection:
-                connection.execute(self._insert, {"rows": payload})
+                for insert in self._inserts:
+                    connection.execute(insert, {"rows": payload})
         except SQLAlchemyError as exc:
             if len(arrays) > 1:
                 return sum(self._write([array]) for array in arrays)

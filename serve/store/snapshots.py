@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from serve.store.outcomes import latest_outcomes
-from serve.store.tables import score_log
+from serve.store.tables import current_outcomes, score_log, scored_leads
 
 OUTCOME_COLUMNS = ["outcome", "loss_reason", "value", "closed_at"]
 SCORE_LOG_COLUMNS = ["lead_id", "scored_at", "model_version"]
@@ -45,7 +44,7 @@ def training_snapshots(engine: sa.Engine) -> Snapshots:
         .where(score_log.c.lead_id.is_not(None))
         .subquery()
     )
-    latest = latest_outcomes()
+    latest = current_outcomes
     query = (
         sa.select(
             first.c.fields,
@@ -56,7 +55,7 @@ def training_snapshots(engine: sa.Engine) -> Snapshots:
         .where(first.c.rank == 1)
         .order_by(first.c.scored_at, first.c.lead_id)
     )
-    scored = sa.select(score_log.c.lead_id).where(score_log.c.lead_id == latest.c.lead_id)
+    scored = sa.select(scored_leads.c.lead_id).where(scored_leads.c.lead_id == latest.c.lead_id)
     unscored = sa.select(sa.func.count()).select_from(latest).where(~scored.exists())
     with engine.connect() as connection:
         rows = connection.execute(query).all()

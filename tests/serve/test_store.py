@@ -49,7 +49,7 @@ def test_migrations_apply_once_and_leave_a_version(engine):
     upgrade(engine)
     with engine.connect() as connection:
         version = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
-        assert version.scalar_one() == "0002"
+        assert version.scalar_one() == "0003"
     assert {"score_log", "outcomes"} <= set(sa.inspect(engine).get_table_names())
 
 

@@ -18,6 +18,7 @@ from serve.api.routers import UNAUTHORIZED
 from serve.api.schemas import LEAD_EXAMPLE, ErrorOut, ScoreRequest, ScoreResponse
 from serve.model.deal_value import has_deal_value
 from serve.model.scorer import score_leads
+from serve.store.performance import reported_segments
 
 router = APIRouter(tags=["scoring"])
 
@@ -110,6 +111,7 @@ async def score(
         model.contract.pii,
         scored.tier,
         scored.expected_value,
+        reported_segments(model),
     )
     if is_csv(content_type) or is_csv(request.headers.get("accept")):
         return Response(csv_answer(scored, loaded.version, sort), media_type=CSV_TYPE)
