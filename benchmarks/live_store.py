@@ -51,16 +51,7 @@ def main() -> None:
         urls = {"SQLite": f"sqlite:///{Path(folder) / 'store.db'}"}
         if os.environ.get("LEADSCORE_TEST_POSTGRES_URL"):
             urls["PostgreSQL"] = os.environ["LEADSCORE_TEST_POSTGRES_URL"]
-        rows = []
-        for name, url in urls.items():
-            engine = emptied_store(url)
-            started = time.perf_counter()
-            fill(engine, model, args.leads, args.outcomes)
-            filled = time.perf_counter() - started
-            performance = best_of(lambda: live_performance(engine, model, "1"))
-            stalled = best_of(lambda: stalled_leads(engine, model, after_days=1, limit=500))
-            rows.append((name, filled, performance, stalled))
-            engine.dispose()
+        rows = [measure(name, url, model, args.leads, args.outcomes) for name, url in urls.items()]
     print(
         f"| store ({args.leads:,} scored leads, {args.outcomes:,} outcomes) | fill s "
         "| performance s | stalled leads s |"
@@ -68,6 +59,22 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, filled, performance, stalled in rows:
         print(f"| {name} | {filled:.0f} | {performance:.2f} | {stalled:.2f} |")
+
+
+def measure(
+    name: str, url: str, model: LeadModel, leads: int, outcomes: int
+) -> tuple[str, float, float, float]:
+    """Fill the store at `url`, then time the live figures on it."""
+    engine = emptied_store(url)
+    try:
+        started = time.perf_counter()
+        fill(engine, model, leads, outcomes)
+        filled = time.perf_counter() - started
+        performance = best_of(lambda: live_performance(engine, model, "1"))
+        stalled = best_of(lambda: stalled_leads(engine, model, after_days=1, limit=500))
+    finally:
+        engine.dispose()
+    return name, filled, performance, stalled
 
 
 def trained_model(folder: Path) -> LeadModel:
