@@ -14,7 +14,7 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean bench-quality bench-serve bench-scale openapi \
+.PHONY: install demo serve test lint format clean bench-quality bench-serve bench-scale bench-live openapi \
 	notebook notebook-strip notebook-filter notebook-report notebook-xeducation
 
 $(BIN)/python:
@@ -72,6 +72,11 @@ bench-serve: install
 
 bench-scale: install
 	$(BIN)/python benchmarks/scale.py
+
+# Live performance and stalled leads on a store of a million scored leads (SQLite, and
+# PostgreSQL when LEADSCORE_TEST_POSTGRES_URL names a database it may empty).
+bench-live: install
+	$(BIN)/python benchmarks/live_store.py
 
 # docs/openapi.json from the app itself (a test fails while it differs from what the app serves).
 openapi: install
