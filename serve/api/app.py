@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI
 from serve.api.auth import ApiKeys
 from serve.api.dependencies import require_api_key, require_metrics_key
 from serve.api.exposure import ExposureGuard
+from serve.api.failures import install_failure_answers
 from serve.api.limits import BodySizeLimit
 from serve.api.live_gauges import LiveGauges
 from serve.api.model_holder import ModelHolder
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_log_redaction()
         if not api_keys.required:
             log.warning("LEADSCORE_API_KEYS is empty: the API is open to anyone on this machine")
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, settings.store_busy_timeout_seconds)
         score_log = ScoreLog(store, settings.score_log_flush_seconds, observer=metrics)
         score_log.start()
         app.state.store, app.state.score_log = store, score_log
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Lead conversion scores for the CRM, with reasons; outcomes back.",
     )
+    install_failure_answers(app)
     app.state.settings = settings
     app.state.holder = holder
     app.state.api_keys = api_keys

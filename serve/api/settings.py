@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.errors import SettingError
 from serve.api.auth import ApiKeys
+from serve.api.board_access import MIN_SECRET_LENGTH, board_key_problem
 from serve.api.exposure import exposure_problem
 from serve.api.server_logs import LogFormat
 
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
         100, ge=0, description="reasons are on by default for requests of up to this many leads"
     )
     database_url: str = Field("sqlite:///leadscore.db", description="outcome and score-log store")
+    store_busy_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="how long a write waits for another writer holding SQLite; then 503",
+    )
     score_log_flush_seconds: float = Field(1.0, gt=0, description="score-log write interval")
     model_poll_seconds: float = Field(
         30.0, ge=0, description="how often the registry is asked whether the alias moved; 0: never"
@@ -66,6 +72,23 @@ class Settings(BaseSettings):
         description="comma-separated keys (or sha256:HEX) that open /metrics and nothing else, "
         "for the scraper",
     )
+    read_only_keys: str = Field(
+        "",
+        description="comma-separated keys (or sha256:HEX) that may read and not write: the "
+        "board and the GET routes; anything else answers 403",
+    )
+    session_secret: SecretStr = Field(
+        SecretStr(""),
+        description="signs the board's session cookies; with API keys set, signing in to the "
+        f"board needs it: a random value of {MIN_SECRET_LENGTH} characters or more",
+    )
+    session_hours: float = Field(12.0, gt=0, le=720, description="a board session lasts this long")
+    board_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="the board shows figures up to this old (and says how old), refreshing them "
+        "in the background; 0: computed on every view",
+    )
 
     @property
     def api_key_list(self) -> list[str]:
@@ -77,9 +100,14 @@ class Settings(BaseSettings):
         extra = [key.strip() for key in self.metrics_keys.split(",") if key.strip()]
         return [*self.api_key_list, *extra]
 
+    @property
+    def read_only_key_list(self) -> list[str]:
+        return [key.strip() for key in self.read_only_keys.split(",") if key.strip()]
+
     @model_validator(mode="after")
     def _keys_unless_loopback(self) -> Settings:
         ApiKeys(self.metrics_key_list)  # a malformed sha256 entry is refused here, at start
+        board_key_problem(self.api_key_list, self.read_only_key_list, self.session_secret)
         problem = exposure_problem([self.host], bool(self.api_key_list))
         if problem is not None:
             raise ValueError(problem)

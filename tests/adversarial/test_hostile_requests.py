@@ -1,0 +1,99 @@
+"""Requests crafted to break the API: values JSON allows only by extension (NaN, infinities, a
+number too large for a double), lone surrogates, personal data in a refused request, a store
+held by another writer. Each answers 4xx or 503, never 500, echoes no personal value, and leaves
+no personal value in the server log."""
+
+import os
+import signal
+import sqlite3
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from serve.store.tables import outcomes
+from tests.conftest import start_server
+
+EMAIL = "pat.doe@private.example"
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e309"]
+
+
+def post(base: str, path: str, body: str) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    return httpx.post(f"{base}{path}", content=body.encode(), headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+def test_a_non_finite_number_in_a_lead_is_a_422_naming_lead_and_field(running_server, number):
+    body = f'{{"leads": [{{"lead_id": "N1"}}, {{"lead_id": "N2", "web_visits": {number}}}]}}'
+    answer = post(running_server, "/v1/score", body)
+    assert answer.status_code == 422, answer.text
+    assert {tuple(e["loc"][:4]) for e in answer.json()["detail"]} == {
+        ("body", "leads", 1, "web_visits")
+    }
+    assert all("input" not in e for e in answer.json()["detail"])
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+def test_a_non_finite_number_in_an_outcome_is_a_422(running_server, number):
+    body = f'{{"outcomes": [{{"lead_id": "N1", "outcome": "won", "value": {number}}}]}}'
+    answer = post(running_server, "/v1/outcomes", body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "outcomes", 0, "value"]
+
+
+@pytest.mark.parametrize("field", ["lead_id", "loss_reason"])
+def test_a_lone_surrogate_in_an_outcome_is_a_422(running_server, field):
+    outcome = {"lead_id": "S1", "outcome": "lost", field: "\\ud800"}
+    body = "{" + ", ".join(f'"{k}": "{v}"' for k, v in outcome.items()) + "}"
+    answer = post(running_server, "/v1/outcomes", f'{{"outcomes": [{body}]}}')
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["body", "outcomes", 0, field] and "unicode" in problem["msg"]
+
+
+def test_a_refused_request_echoes_no_personal_value_and_logs_none(trained_model, tmp_path):
+    server = start_server(tmp_path, {"MLFLOW_TRACKING_URI": trained_model.tracking_uri})
+    bodies = [
+        f'{{"leads": [{{"contact_email": ["{EMAIL}"], "web_visits": NaN}}]}}',
+        f'{{"leads": [{{"Contact_Email": {{"work": "{EMAIL}"}}, "web_visits": 3}}]}}',
+        f'{{"leads": [{{"CONTACT-EMAIL": "{EMAIL}", "web_visits": 1e309}}]}}',
+    ]
+    try:
+        answers = [post(server.base, "/v1/score", body) for body in bodies]
+    finally:
+        server.stop()
+    assert [answer.status_code for answer in answers] == [422, 422, 422]
+    assert not any(EMAIL in answer.text for answer in answers)
+    assert EMAIL not in server.output() and "Traceback" not in server.output()
+
+
+def test_a_store_held_by_another_writer_is_a_503_and_nothing_is_half_stored(
+    trained_model, tmp_path
+):
+    database = tmp_path / "store.db"
+    env = {
+        "MLFLOW_TRACKING_URI": trained_model.tracking_uri,
+        "LEADSCORE_DATABASE_URL": f"sqlite:///{database}",
+        "LEADSCORE_STORE_BUSY_TIMEOUT_SECONDS": "0.5",
+    }
+    server = start_server(tmp_path, env)
+    batch = {"outcomes": [{"lead_id": f"W{i}", "outcome": "won"} for i in range(3)]}
+    try:
+        other_writer = sqlite3.connect(database, isolation_level=None)
+        other_writer.execute("BEGIN EXCLUSIVE")
+        busy = httpx.post(f"{server.base}/v1/outcomes", json=batch, timeout=30)
+        other_writer.execute("ROLLBACK")
+        other_writer.close()
+        with sa.create_engine(f"sqlite:///{database}").connect() as connection:
+            stored_while_busy = connection.execute(sa.select(sa.func.count()).select_from(outcomes))
+            stored_while_busy = stored_while_busy.scalar_one()
+        again = httpx.post(f"{server.base}/v1/outcomes", json=batch, timeout=30)
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+    finally:
+        server.stop()
+    assert busy.status_code == 503 and busy.headers["Retry-After"].isdigit(), busy.text
+    assert stored_while_busy == 0
+    assert again.status_code == 200 and again.json()["stored"] == 3
+    assert "Traceback" not in server.output()
