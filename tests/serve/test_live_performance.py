@@ -127,8 +127,21 @@ def test_performance_matches_pandas_over_the_same_leads(client, demo_leads):
     assert {s["field"] for s in answer["segments"]} == {"lead_source"}
     by_source = demo_leads.set_index("lead_id")["lead_source"].reindex(leads.index)
     for value, part in leads.groupby(by_source):
+        closed_part = part[part["outcome"] != "open"]
+        won_part = closed_part["outcome"] == "won"
         assert sources[value]["scored"] == len(part)
-        assert sources[value]["won"] == (part["outcome"] == "won").sum()
+        assert sources[value]["won"] == won_part.sum()
+        assert sources[value]["lost"] == (~won_part).sum()
+        assert sources[value]["won_revenue"] == pytest.approx(
+            closed_part.loc[won_part, "value"].sum()
+        )
+        open_part = part.loc[part["outcome"] == "open", "expected_value"]
+        assert sources[value]["expected_open_revenue"] == pytest.approx(open_part.sum())
+        if len(closed_part):
+            assert sources[value]["predicted"] == pytest.approx(closed_part["probability"].mean())
+    assert answer["versions"] == [
+        {"model_version": "1", "scored": len(leads), "closed": len(closed)}
+    ]
 
     y, probability = won.astype(int).to_numpy(), closed["probability"].to_numpy()
     discrimination = answer["discrimination"]
@@ -136,9 +149,11 @@ def test_performance_matches_pandas_over_the_same_leads(client, demo_leads):
     assert discrimination["roc_auc"]["low"] < discrimination["roc_auc"]["estimate"]
     assert discrimination["log_loss"] == pytest.approx(log_loss(y, probability))
     bins = np.minimum((probability * 10).astype(int), 9)
-    assert [b["leads"] for b in answer["calibration"]] == np.bincount(bins)[
-        np.unique(bins)
-    ].tolist()
+    for number, calibration in zip(np.unique(bins), answer["calibration"], strict=True):
+        members = bins == number
+        assert calibration["leads"] == members.sum()
+        assert calibration["predicted"] == pytest.approx(probability[members].mean())
+        assert calibration["realised"] == pytest.approx(y[members].mean())
     assert answer["drift"]["leads"] == LEADS
     assert set(answer["drift"]["psi"]) >= {"score", "lead_source"}
 

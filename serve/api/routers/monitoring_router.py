@@ -47,10 +47,12 @@ def stalled(
     loaded: ServingModel,
     store: Store,
     factor: Annotated[
-        float, Query(gt=0, description="stalled after this many times the typical time to close")
+        float,
+        Query(gt=0, le=1000, description="stalled after this many times the typical time to close"),
     ] = DEFAULT_STALL_FACTOR,
     after_days: Annotated[
-        float | None, Query(gt=0, description="stalled after this many days (overrides factor)")
+        float | None,
+        Query(gt=0, le=36500, description="stalled after this many days (overrides factor)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = DEFAULT_STALLED_LIMIT,
 ) -> StalledLeads | Response:
