@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.errors import SettingError
 from serve.api.auth import ApiKeys
-from serve.api.board_access import MIN_SECRET_LENGTH, board_key_problem
+from serve.api.board_access import MIN_SECRET_LENGTH, check_board_keys
 from serve.api.exposure import exposure_problem
 from serve.api.server_logs import LogFormat
 
@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _keys_unless_loopback(self) -> Settings:
         ApiKeys(self.metrics_key_list)  # a malformed sha256 entry is refused here, at start
-        board_key_problem(self.api_key_list, self.read_only_key_list, self.session_secret)
+        check_board_keys(self.api_key_list, self.read_only_key_list, self.session_secret)
         problem = exposure_problem([self.host], bool(self.api_key_list))
         if problem is not None:
             raise ValueError(problem)
