@@ -41,7 +41,9 @@ def test_operations_have_chosen_ids_examples_and_probe_schemas():
         for path, operations in schema["paths"].items()
         for method, operation in operations.items()
     }
-    assert found == OPERATIONS
+    assert OPERATIONS.items() <= found.items()
+    automatic = [name for name in found.values() if "_" in name]  # FastAPI's: score_v1_score_post
+    assert not automatic, f"choose these operation ids with operation_id=: {automatic}"
     components = schema["components"]["schemas"]
     for name in ("ScoreResponse", "OutcomesRequest", "OutcomesResponse", "ModelInfo", "ReadyOut"):
         assert components[name]["examples"], name
