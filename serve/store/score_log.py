@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -115,14 +116,16 @@ class ScoreLog:
         tiers: Sequence[str] | None = None,
         expected_values: np.ndarray | None = None,
         segment_fields: Sequence[str] = (),
+        scored_at: datetime | None = None,
     ) -> None:
         """Queue one request's leads as JSON; cheap enough for the request path. The tier and
         expected value are what the lead was told (live performance is judged by them), and
-        `segment_fields` the fields it is broken down by."""
+        `segment_fields` the fields it is broken down by. `scored_at` (naive UTC, default now)
+        is for traffic replayed from the past: the demo's and the benchmarks'."""
         if not records:
             return
         pii = frozenset(pii)
-        scored_at = utc_now().isoformat(" ", "microseconds")
+        scored_at_text = (scored_at or utc_now()).isoformat(" ", "microseconds")
         count = len(records)
         tier_list: Sequence[str | None] = tiers if tiers is not None else [None] * count
         expected: list[float | None] = (
@@ -138,7 +141,7 @@ class ScoreLog:
                 tier,
                 value,
                 model_version,
-                scored_at,
+                scored_at_text,
                 {name: record.get(name) for name in segment_fields},
             ]
             for record, lead_id, probability, tier, value in zip(
