@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from serve.api.auth import ApiKeys
+from serve.api.board_access import BoardAccess
+from serve.api.board_cache import FiguresCache
 from serve.api.dependencies import require_api_key, require_metrics_key
 from serve.api.exposure import ExposureGuard
 from serve.api.failures import install_failure_answers
@@ -28,6 +30,7 @@ from serve.api.model_holder import ModelHolder
 from serve.api.prometheus import ServiceMetrics
 from serve.api.request_log import RequestLog
 from serve.api.routers import (
+    board_router,
     metrics_router,
     model_router,
     monitoring_router,
@@ -61,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_log_redaction()
         if not api_keys.required:
             log.warning("LEADSCORE_API_KEYS is empty: the API is open to anyone on this machine")
+        elif not app.state.board_access.sessions_enabled:
+            log.warning("LEADSCORE_SESSION_SECRET is empty: nobody can sign in to the board")
         store = open_store(settings.database_url, settings.store_busy_timeout_seconds)
         score_log = ScoreLog(store, settings.score_log_flush_seconds, observer=metrics)
         score_log.start()
@@ -85,6 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.holder = holder
     app.state.api_keys = api_keys
+    app.state.read_only_keys = ApiKeys(settings.read_only_key_list)
+    app.state.board_access = BoardAccess(
+        api_keys,
+        app.state.read_only_keys,
+        settings.session_secret.get_secret_value(),
+        settings.session_hours,
+    )
+    app.state.board_cache = FiguresCache(settings.board_cache_seconds)
     app.state.metrics_keys = ApiKeys(
         settings.metrics_key_list if settings.metrics_require_key else []
     )
@@ -100,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcome_router.router, dependencies=authorized)
     app.include_router(monitoring_router.router, dependencies=authorized)
     app.include_router(metrics_router.router, dependencies=[Depends(require_metrics_key)])
+    app.include_router(board_router.router)  # signs people in itself
     _document_api_keys(app, settings.metrics_require_key)
     return app
 

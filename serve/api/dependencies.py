@@ -16,6 +16,8 @@ from serve.api.settings import Settings
 from serve.model.loading import LoadedModel
 from serve.store.score_log import ScoreLog
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 async def _settings(request: Request) -> Settings:
     return request.app.state.settings
@@ -65,8 +67,19 @@ async def _store(request: Request) -> sa.Engine:
 
 
 async def require_api_key(request: Request) -> None:
-    """401 unless the request carries a configured key (or no keys are configured). Reads the
-    headers itself: one dependency instead of a security scheme per header keeps it cheap."""
+    """401 unless the request carries a configured key (or no keys are configured); a read-only
+    key (LEADSCORE_READ_ONLY_KEYS) may GET, and gets 403 for anything else. Reads the headers
+    itself: one dependency instead of a security scheme per header keeps it cheap."""
+    read_only: ApiKeys = request.app.state.read_only_keys
+    presented = presented_key(request.headers)
+    if read_only.required and presented is not None and read_only.accepts(presented):
+        if request.method in READ_METHODS:
+            return
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "this key is read-only (LEADSCORE_READ_ONLY_KEYS): it may read, not post; "
+            "use a key from LEADSCORE_API_KEYS",
+        )
     _check_key(request.app.state.api_keys, request)
 
 
