@@ -73,6 +73,35 @@ def demo_data(
     typer.echo(f"wrote {rows} leads to {out} and their contract to {contract}")
 
 
+@app.command("demo-traffic")
+def demo_traffic(
+    weeks: Annotated[int, typer.Option(min=1, max=52, help="weeks of traffic, ending now")] = 6,
+    leads_per_day: Annotated[int, typer.Option(min=1, max=5000, help="leads scored a day")] = 150,
+    seed: Annotated[int, typer.Option(help="same seed, same leads")] = 7,
+    model: Annotated[str, typer.Option(help="model URI")] = "models:/leadscore@champion",
+) -> None:
+    """Fill an empty store (LEADSCORE_DATABASE_URL) with weeks of demo leads scored by the model
+    and the outcomes sales would have reported since: a full board at once."""
+    from serve.api.settings import load_settings
+    from serve.model.loading import load_lead_model
+    from serve.store.database import store_at
+    from serve.store.demo_traffic import replay_demo_traffic
+
+    with user_errors():
+        loaded = load_lead_model(model)
+        with store_at(load_settings().database_url) as engine:
+            found = replay_demo_traffic(
+                engine, loaded.model, loaded.version, weeks, leads_per_day, seed
+            )
+    if found.note:
+        typer.echo(f"no demo traffic added: {found.note}")
+        return
+    typer.echo(
+        f"scored {found.leads:,} demo leads from {found.first:%Y-%m-%d} to {found.last:%Y-%m-%d} "
+        f"with version {loaded.version} and reported {found.outcomes:,} outcomes"
+    )
+
+
 JOB_OPTIONS = {
     "config": typer.Option("--config", help="lead contract (TOML)"),
     "id": typer.Option("--id", help="lead id column"),
@@ -464,9 +493,9 @@ def _print_training_summary(result: TrainingResult) -> None:
     console.print(
         f"trained on {summary.rows.train.total} leads, evaluated on "
         f"{summary.rows.evaluate.total} held-back ones ({summary.split} split), "
-        f"{result.trees} trees, {result.calibration} calibration, {result.seconds:.1f} s; "
-        f"model URI {result.model_uri}"
+        f"{result.calibration} calibration, {result.seconds:.1f} s; model URI {result.model_uri}"
     )
+    console.print(f"registered: {result.learner}, refitted on every labeled lead")
     if summary.audit.excluded:
         console.print(f"the audit excluded: {', '.join(summary.audit.excluded)}")
     console.print(f"decision: {result.decision.reason}")
