@@ -14,7 +14,7 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install demo serve test lint format clean bench-quality bench-serve bench-scale bench-live openapi \
+.PHONY: install check-port demo serve test lint format clean bench-quality bench-serve bench-scale bench-live openapi \
 	notebook notebook-strip notebook-filter notebook-report notebook-xeducation
 
 $(BIN)/python:
@@ -33,7 +33,11 @@ $(NOTEBOOK_INSTALLED): $(INSTALLED)
 	$(BIN)/python -m ipykernel install --sys-prefix --name leadscore --display-name "leadscore (.venv)"
 	touch $(NOTEBOOK_INSTALLED)
 
-demo: install
+# Stops at once, before installing or training, when something already listens on $(PORT).
+check-port:
+	@$(PYTHON) -c "import socket, sys; s = socket.socket(); sys.exit('port $(PORT) is in use: choose another, e.g. make demo PORT=8080') if s.connect_ex(('$(HOST)', $(PORT))) == 0 else None"
+
+demo: check-port install
 	$(BIN)/leadscore demo-data data/demo.csv --rows 5000 --seed 7
 	$(BIN)/leadscore train data/demo.csv --config data/demo.toml --report-json reports/demo.json
 	@printf '\nThe API starts now. Score a lead from another terminal:\n\n%s\n\n' "$$DEMO_CURL"

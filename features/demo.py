@@ -1,7 +1,8 @@
 """Realistic B2B demo leads, with a known truth, for the demo, the tests and the benchmarks.
 
 How conversion is made (log-odds, added up; base -2.1):
-- budget_status: Approved +1.0, Pending +0.2, None -1.0, missing 0
+- budget_status: Approved +1.0, Pending +0.2, No budget -1.0, missing 0 ("No budget", not
+  "None", which most CSV readers take for a missing value)
 - purchase_timeline: 0-3 months +0.9, 3-6 months +0.3, 6-12 months -0.3, 12+ months -0.9
 - job_title_level: C-Level +0.6, VP +0.5, Director +0.3, Manager 0, Individual Contributor -0.4,
   Intern -1.0
@@ -59,7 +60,7 @@ LEAD_SOURCE = {
 SOURCE_SHARE = [0.08, 0.06, 0.12, 0.07, 0.2, 0.2, 0.12, 0.15]
 COUNTRY = ["US", "UK", "Germany", "France", "India", "Brazil", "Canada", "Australia"]
 TIMELINE = {"0-3 months": 0.9, "3-6 months": 0.3, "6-12 months": -0.3, "12+ months": -0.9}
-BUDGET = {"Approved": 1.0, "Pending": 0.2, "None": -1.0}
+BUDGET = {"Approved": 1.0, "Pending": 0.2, "No budget": -1.0}
 SIZE_DEAL_MEDIAN = {
     "1-10": 3_000,
     "11-50": 8_000,
@@ -187,7 +188,7 @@ def _still_open(rng: np.random.Generator, day: np.ndarray) -> np.ndarray:
 def _loss_reasons(rng: np.random.Generator, frame: pd.DataFrame) -> np.ndarray:
     rows = len(frame)
     weights = np.ones((rows, len(LOSS_REASONS)))
-    weights[:, 0] += 3 * (frame["budget_status"] == "None").to_numpy()
+    weights[:, 0] += 3 * (frame["budget_status"] == "No budget").to_numpy()
     weights[:, 1] += 3 * (frame["purchase_timeline"] == "12+ months").to_numpy()
     weights[:, 2] += 1.5 * frame["company_size"].isin(["1-10", "11-50"]).to_numpy()
     weights[:, 4] += 2 * (frame["lead_source"] == "Cold Outbound").to_numpy()

@@ -25,6 +25,12 @@ class TrainingOptions:
     tune_seconds: float = 0
     report_json: Path | None = None
 
+    def __post_init__(self) -> None:
+        if self.capacity is not None and self.capacity <= 0:
+            raise SettingError(
+                f"--capacity {self.capacity}: give the leads sales can work per week (1 or more)"
+            )
+
 
 @dataclass(frozen=True)
 class JobOptions:

@@ -5,11 +5,15 @@ week, against how many arrive a week, sets the share A holds.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from features.errors import SettingError
 from serve.model.tiers import Tiers
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIER_SHARES = (0.10, 0.20, 0.30)  # A, B, C; D holds the rest
 DAYS_PER_WEEK = 7
@@ -51,5 +55,12 @@ def tiers_from_capacity(scores: np.ndarray, capacity: int, weekly_volume: float)
     """A holds as many leads as sales can work in a week; B and C the default shares after it."""
     if capacity <= 0:
         raise SettingError(f"--capacity {capacity}: give the leads sales can work per week (> 0)")
+    if capacity >= weekly_volume:
+        log.warning(
+            "--capacity %d is at least the %.0f new leads a week: every lead is tier A, so the "
+            "tiers say nothing about which to call first; give the capacity sales really has",
+            capacity,
+            weekly_volume,
+        )
     share_a = min(capacity / weekly_volume, 1.0)
     return tiers_from_shares(scores, (share_a, *DEFAULT_TIER_SHARES[1:]))

@@ -9,8 +9,10 @@ that a scrape of any worker adds up, removed when the server stops.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,8 @@ from typing import Any
 
 import uvicorn
 
+from features.errors import SettingError
+from serve.api.connections import guarded_http_protocol
 from serve.api.prometheus import MULTIPROCESS_DIR
 from serve.api.server_logs import logging_config
 from serve.api.settings import load_settings
@@ -31,6 +35,7 @@ def serve_api(workers: int = 1, **overrides: Any) -> None:
     """Run the API until it is stopped. A bad setting or store raises (SettingError,
     StoreError) before anything starts."""
     settings = load_settings(**overrides)
+    _check_port_free(settings.host, settings.port)
     open_store(settings.database_url).dispose()  # a bad store URL: one line, before the workers
     bound_registry_requests(settings.registry_timeout_seconds)  # the workers inherit it
     for name, value in overrides.items():
@@ -45,7 +50,21 @@ def serve_api(workers: int = 1, **overrides: Any) -> None:
             workers=workers,
             log_config=logging_config(settings.log_format, logging.getLogger().level),
             access_log=False,  # the app writes its own line per request
+            http=guarded_http_protocol(settings.read_timeout_seconds, settings.max_header_bytes),
+            timeout_keep_alive=settings.keep_alive_seconds,
         )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before anything starts (uvicorn would exit
+    with its own code 3 after start-up)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        socket.create_server((host, port), family=family).close()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise SettingError(f"port {port} is in use: choose another with --port") from exc
+        raise SettingError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 @contextmanager

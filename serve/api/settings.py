@@ -21,6 +21,15 @@ class Settings(BaseSettings):
     model_uri: str = Field("models:/leadscore@champion", description="model to serve")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="a request line and headers larger than this: 431"
+    )
+    read_timeout_seconds: float = Field(
+        30.0, gt=0, description="a request not received in full this long after it began: 408"
+    )
+    keep_alive_seconds: int = Field(
+        5, ge=1, description="an idle keep-alive connection is closed after this long"
+    )
     api_keys: str = Field(
         "",
         description="comma-separated API keys, or their sha256 as 'sha256:HEX'; "

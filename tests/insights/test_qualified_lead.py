@@ -44,7 +44,7 @@ def test_values_that_raise_and_lower_are_the_known_truth(reliance_of_demo):
     _, _, found = reliance_of_demo
     fields = {f.field: f for f in found.fields}
     assert fields["budget_status"].raises[0].value == "Approved"
-    assert fields["budget_status"].lowers[0].value == "None"
+    assert fields["budget_status"].lowers[0].value == "No budget"
     assert fields["lead_source"].raises[0].value == "Referral"
     assert fields["lead_source"].lowers[0].value == "Cold Outbound"
     assert all(e.effect > 0 for e in fields["purchase_timeline"].raises)

@@ -44,7 +44,7 @@ def test_a_strong_lead_scores_above_a_weak_one(client):
     weak = {
         **LEAD,
         "lead_source": "Cold Outbound",
-        "budget_status": "None",
+        "budget_status": "No budget",
         "purchase_timeline": "12+ months",
         "demo_requested": "no",
         "job_title_level": "Intern",

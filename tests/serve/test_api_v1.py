@@ -21,7 +21,7 @@ LEAD = {
     **STRONG_LEAD,
     "contact_email": "jane.doe@private.example",
 }
-WEAK = {**LEAD, "lead_id": "N2", "lead_source": "Cold Outbound", "budget_status": "None"}
+WEAK = {**LEAD, "lead_id": "N2", "lead_source": "Cold Outbound", "budget_status": "No budget"}
 
 
 @pytest.fixture

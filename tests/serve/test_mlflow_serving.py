@@ -57,8 +57,8 @@ def demo_leads() -> pd.DataFrame:
 @pytest.mark.slow
 def test_csv_and_json_bodies_score_as_score_leads_does(mlflow_server):
     """MLflow reads a CSV body with pandas' own missing-value spellings, which include "None"
-    (a budget status of the demo data, and an answer, not a gap, to the API's reader): the CSV
-    answer is compared with `score_leads` on the leads as pandas reads them."""
+    (an answer, not a gap, to the API's reader): the CSV answer is compared with `score_leads`
+    on the leads as pandas reads them."""
     model = load_lead_model(MODEL_URI).model
     leads = demo_leads()
     assert leads.isna().any().any()

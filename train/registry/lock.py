@@ -2,8 +2,14 @@
 
 The lock is a registered model named `<model>.retrain-lock`: creating a registered model is atomic
 in every MLflow store (a unique name), so only one job can hold it, whichever machine it runs on.
-The holder refreshes a heartbeat tag; a lock whose heartbeat is older than `stale_after` seconds
-was left by a job that died (e.g. `kill -9`) and is taken over.
+Its tags say who holds it (pid and host) and carry a token unique to this holding. The holder
+refreshes a heartbeat tag. A lock is stale when its holder is a process of this host that is no
+longer running (a job killed with `kill -9`: taken over at once) or when its heartbeat is older
+than `stale_after` seconds (a job on another host that died).
+
+Taking over is a compare-and-set: the job that first creates `<lock>.takeover-<token>` (atomic
+again) replaces the lock, and only if the lock still carries that token; every other job finds
+the lock held.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -25,6 +33,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_TAG = "leadscore.heartbeat"
 OWNER_TAG = "leadscore.owner"
+PID_TAG = "leadscore.pid"
+HOST_TAG = "leadscore.host"
+TOKEN_TAG = "leadscore.token"
 
 
 class LockBusyError(LeadscoreError):
@@ -33,6 +44,26 @@ class LockBusyError(LeadscoreError):
 
 def lock_name(model_name: str) -> str:
     return f"{model_name}.retrain-lock"
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a lock, as its tags say."""
+
+    owner: str
+    heartbeat: float
+    pid: int | None
+    host: str | None
+    token: str
+
+    def stale_reason(self, stale_after: float) -> str | None:
+        """Why the lock was left by a job that died, or None while it may be alive."""
+        if self.host == socket.gethostname() and self.pid is not None and not _running(self.pid):
+            return f"pid {self.pid} is no longer running on this host"
+        age = time.time() - self.heartbeat
+        if age > stale_after:
+            return f"its heartbeat is {age:.0f} s old"
+        return None
 
 
 @contextmanager
@@ -45,7 +76,8 @@ def registry_lock(
 ) -> Iterator[None]:
     """Hold the retraining lock of `model_name` for the duration of the block."""
     name = lock_name(model_name)
-    _acquire(client, name, wait_seconds, stale_after)
+    token = uuid.uuid4().hex
+    _acquire(client, name, token, wait_seconds, stale_after)
     stop = threading.Event()
     beat = threading.Thread(
         target=_heartbeat, args=(client, name, stop, heartbeat_every), daemon=True
@@ -56,31 +88,23 @@ def registry_lock(
     finally:
         stop.set()
         beat.join()
-        _release(client, name)
+        _release(client, name, token)
 
 
-def _acquire(client: MlflowClient, name: str, wait_seconds: float, stale_after: float) -> None:
+def _acquire(
+    client: MlflowClient, name: str, token: str, wait_seconds: float, stale_after: float
+) -> None:
     deadline = time.monotonic() + wait_seconds
     while True:
-        try:
-            client.create_registered_model(
-                name,
-                tags={OWNER_TAG: _owner(), HEARTBEAT_TAG: str(time.time())},
-                description="held while a leadscore retraining job runs; do not use",
-            )
+        if _create(client, name, token):
             return
-        except MlflowException as exc:
-            if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(
-                exc.error_code
-            ):
-                raise
         holder = _holder(client, name)
-        if holder is not None and time.time() - holder[1] > stale_after:
-            log.warning("taking over the retraining lock left by %s", holder[0])
-            _release(client, name)
-            continue
+        reason = holder.stale_reason(stale_after) if holder else None
+        if holder is not None and reason is not None and _take_over(client, name, holder, token):
+            log.warning("took over the retraining lock left by %s: %s", holder.owner, reason)
+            return
         if time.monotonic() >= deadline:
-            owner = holder[0] if holder else "another job"
+            owner = holder.owner if holder else "another job"
             raise LockBusyError(
                 f"another retraining of this model is running ({owner}); wait for it to finish "
                 "or pass --lock-wait SECONDS to wait"
@@ -88,12 +112,55 @@ def _acquire(client: MlflowClient, name: str, wait_seconds: float, stale_after: 
         time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
 
-def _holder(client: MlflowClient, name: str) -> tuple[str, float] | None:
+def _create(client: MlflowClient, name: str, token: str) -> bool:
+    """Create the lock (or a takeover marker); False if it exists already."""
+    tags = {
+        OWNER_TAG: f"pid {os.getpid()} on {socket.gethostname()}",
+        PID_TAG: str(os.getpid()),
+        HOST_TAG: socket.gethostname(),
+        TOKEN_TAG: token,
+        HEARTBEAT_TAG: str(time.time()),
+    }
+    try:
+        client.create_registered_model(
+            name, tags=tags, description="held while a leadscore retraining job runs; do not use"
+        )
+    except MlflowException as exc:
+        if "already exists" in str(exc).lower() or "RESOURCE_ALREADY_EXISTS" in str(exc.error_code):
+            return False
+        raise
+    return True
+
+
+def _take_over(client: MlflowClient, name: str, stale: LockHolder, token: str) -> bool:
+    """Replace the stale lock with ours, unless another job is doing so or has done so."""
+    marker = f"{name}.takeover-{stale.token}"
+    if not _create(client, marker, token):
+        return False
+    try:
+        current = _holder(client, name)
+        if current is None or current.token != stale.token:
+            return False
+        client.delete_registered_model(name)
+        return _create(client, name, token)
+    finally:
+        _delete(client, marker)
+
+
+def _holder(client: MlflowClient, name: str) -> LockHolder | None:
     try:
         tags = client.get_registered_model(name).tags
     except MlflowException:
         return None
-    return tags.get(OWNER_TAG, "unknown"), float(tags.get(HEARTBEAT_TAG, 0))
+    pid = tags.get(PID_TAG, "")
+    heartbeat = tags.get(HEARTBEAT_TAG, "0")
+    return LockHolder(
+        owner=tags.get(OWNER_TAG, "unknown"),
+        heartbeat=float(heartbeat),
+        pid=int(pid) if pid.isdigit() else None,
+        host=tags.get(HOST_TAG),
+        token=tags.get(TOKEN_TAG) or f"untokened-{heartbeat}",
+    )
 
 
 def _heartbeat(client: MlflowClient, name: str, stop: threading.Event, every: float) -> None:
@@ -104,12 +171,25 @@ def _heartbeat(client: MlflowClient, name: str, stop: threading.Event, every: fl
             log.warning("could not refresh the retraining lock: %s", exc)
 
 
-def _release(client: MlflowClient, name: str) -> None:
+def _release(client: MlflowClient, name: str, token: str) -> None:
+    """Delete the lock if it is still ours (a job thought dead may have been taken over)."""
+    holder = _holder(client, name)
+    if holder is not None and holder.token == token:
+        _delete(client, name)
+
+
+def _delete(client: MlflowClient, name: str) -> None:
     try:
         client.delete_registered_model(name)
     except MlflowException as exc:
-        log.warning("could not release the retraining lock %s: %s", name, exc)
+        log.warning("could not remove the registered model %s: %s", name, exc)
 
 
-def _owner() -> str:
-    return f"pid {os.getpid()} on {socket.gethostname()}"
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True

@@ -1,0 +1,177 @@
+"""Commands and settings that misled: a port in use, a capacity of 0 or above the lead volume, a
+retraining lock left by a job killed with `kill -9`, two jobs taking over one stale lock, demo
+data a common CSV reader reads differently. Each now says what is wrong in one line (exit 2),
+warns, or does the right thing at once."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from features.demo import write_demo
+from features.reading import read_table
+from serve.model.tracking import configure_tracking, tracking_uri
+from train.registry.lock import LockBusyError, lock_name, registry_lock
+
+ROOT = Path(__file__).parents[2]
+
+
+def leadscore(*args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "leadscore_cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri()},
+    )
+
+
+def assert_one_line_refusal(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = result.stderr.strip()
+    assert message.startswith("error: ") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.fixture
+def busy_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_serve_on_a_port_in_use_exits_2_and_names_the_port(busy_port, tmp_path):
+    result = leadscore("serve", "--port", busy_port, cwd=tmp_path, timeout=120)
+    assert_one_line_refusal(result, f"port {busy_port} is in use: choose another with --port")
+
+
+def test_make_demo_checks_the_port_before_installing(busy_port):
+    result = subprocess.run(
+        ["make", "--no-print-directory", "check-port", f"PORT={busy_port}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"port {busy_port} is in use" in result.stdout + result.stderr
+    planned = subprocess.run(
+        ["make", "-n", "demo", f"PORT={busy_port}"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    assert planned.index("is in use") < planned.index("leadscore demo-data")
+
+
+@pytest.fixture
+def small_demo(tmp_path) -> tuple[Path, Path]:
+    data = tmp_path / "leads.csv"
+    return data, write_demo(data, 800, seed=5)
+
+
+def test_capacity_zero_is_refused_and_above_the_volume_warns(small_demo, tmp_path):
+    data, contract = small_demo
+    refused = leadscore("train", data, "--config", contract, "--capacity", 0, cwd=tmp_path)
+    assert_one_line_refusal(refused, "--capacity 0")
+    assert MlflowClient(tracking_uri(), tracking_uri()).search_registered_models() == []
+    everyone = leadscore("train", data, "--config", contract, "--capacity", 10**6, cwd=tmp_path)
+    assert everyone.returncode == 0, everyone.stderr
+    assert "every lead is tier A" in everyone.stderr
+
+
+def wait_for_lock(model_name: str, timeout: float = 300) -> None:
+    client = MlflowClient(tracking_uri(), tracking_uri())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lock_name(model_name) in {m.name for m in client.search_registered_models()}:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the job never took the lock")
+
+
+def test_a_lock_left_by_a_retrain_killed_with_kill_9_is_taken_over_at_once(small_demo, tmp_path):
+    data, contract = small_demo
+    command = [sys.executable, "-m", "leadscore_cli", "retrain", str(data), "--config"]
+    command.append(str(contract))
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri()}
+    killed = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_lock("leadscore")
+    finally:
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+    again = leadscore("retrain", data, "--config", contract, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"took over the retraining lock left by pid {killed.pid}" in again.stderr
+    assert "is no longer running" in again.stderr
+
+
+HOLD_THEN_DIE = textwrap.dedent(
+    """
+    import sys, time
+    from serve.model.tracking import configure_tracking
+    from train.registry.lock import registry_lock
+    with registry_lock(configure_tracking(), "leads"):
+        print("held", flush=True)
+        time.sleep(600)
+    """
+)
+
+
+def test_two_jobs_taking_over_one_stale_lock_never_both_hold_it(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THEN_DIE],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri()},
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=30)
+
+    holding, most, outcomes = [0], [0], []
+    count = threading.Lock()
+    start = threading.Barrier(4)
+
+    def job() -> None:
+        start.wait()
+        try:
+            with registry_lock(configure_tracking(), "leads"):
+                with count:
+                    holding[0] += 1
+                    most[0] = max(most[0], holding[0])
+                time.sleep(1)
+                with count:
+                    holding[0] -= 1
+            outcomes.append("held")
+        except LockBusyError:
+            outcomes.append("busy")
+
+    jobs = [threading.Thread(target=job) for _ in range(4)]
+    for thread in jobs:
+        thread.start()
+    for thread in jobs:
+        thread.join()
+    assert len(outcomes) == 4 and "held" in outcomes, outcomes
+    assert most[0] == 1
+
+
+def test_the_demo_data_reads_alike_whatever_reads_it(tmp_path):
+    data = tmp_path / "demo.csv"
+    write_demo(data, 2000, seed=7)
+    ours = read_table(data)["budget_status"]
+    pandas_default = pd.read_csv(data)["budget_status"]
+    assert pandas_default.isna().sum() == ours.isna().sum()
+    assert (pandas_default == "No budget").sum() > 100
