@@ -3,7 +3,8 @@
 Trains the demo model into a temporary MLflow store, starts both servers on loopback (one worker
 process each; leadscore with its score log on and API keys required), and drives each with wrk
 (a separate process; a Lua script posts the body and reports median, p99, throughput and errors).
-Prints that table, then where a request's time goes, step by step, in this process. Needs wrk
+Then leadscore again with `--workers 2`, one lead at 16 clients, beside the one-worker figures.
+Prints those tables, then where a request's time goes, step by step, in this process. Needs wrk
 (`apt-get install -y wrk`).
 
     .venv/bin/python benchmarks/serving.py [--seconds 10]      # or: make bench-serve
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import socket
@@ -25,10 +27,14 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from features.contract import load_contract
 from features.demo import LEAD_FIELDS, generate_leads, write_demo
+from serve.api import request_log
 from serve.api.answers import json_answer
+from serve.api.prometheus import ServiceMetrics
+from serve.api.server_logs import JsonFormatter
 from serve.model.loading import load_lead_model
 from serve.model.reasons import explain
 from serve.model.scorer import score_leads
@@ -131,8 +137,48 @@ def run(folder: Path, seconds: int) -> None:
         for process in servers:
             process.terminate()
             process.wait(timeout=30)
+    workers = measure_workers(folder, bin_dir, leadscore_env, seconds)
     print_table(measurements, result.trees, seconds, load_at_start)
+    print_workers(measurements, workers)
     print_breakdown(result.model_uri)
+
+
+def measure_workers(folder: Path, bin_dir: Path, env: dict, seconds: int) -> Measurement:
+    """One lead without reasons at 16 clients on `leadscore serve --workers 2`."""
+    port = free_port()
+    command = [bin_dir / "leadscore", "serve", "--port", str(port), "--workers", "2"]
+    server = start(command, env, folder, "leadscore-2-workers")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/ready", server)
+        wait_for_workers(base, 2, server)
+        url = f"{base}/v1/score?reasons=false"
+        found = measure(folder, "1 lead, no reasons", "leadscore, 2 workers", url,
+                        folder / "one.json", 16, seconds)  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    print("measured 1 lead, no reasons on leadscore with 2 workers", file=sys.stderr)
+    return found
+
+
+def wait_for_workers(base: str, count: int, process: subprocess.Popen, timeout: float = 180):
+    """/ready answers once one worker is up; /metrics names every worker serving a model."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{base}: the server exited")
+        text = httpx.get(f"{base}/metrics", headers={"X-API-Key": KEY}, timeout=10).text
+        pids = {
+            sample.labels["pid"]
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "leadscore_model_info" and sample.value == 1
+        }
+        if len(pids) >= count:
+            return
+        time.sleep(0.3)
+    sys.exit(f"{base}: {count} workers not serving after {timeout} s")
 
 
 def measure_all(folder: Path, leadscore: str, mlflow_url: str, seconds: int) -> list:
@@ -232,6 +278,19 @@ def print_table(
         print(f"\n{key[0]}, {key[1]} clients: leadscore serves {ratio:.1f}x the requests/s")
 
 
+def print_workers(measurements: list[Measurement], two: Measurement) -> None:
+    one = next(
+        m
+        for m in measurements
+        if (m.scenario, m.server, m.clients) == (two.scenario, "leadscore", two.clients)
+    )
+    print(f"\n{two.scenario}, {two.clients} clients, by worker processes:\n")
+    print("| workers | median ms | p99 ms | requests/s | errors |\n|---:|---:|---:|---:|---:|")
+    for count, m in ((1, one), (2, two)):
+        figures = f"{m.median_ms:.2f} | {m.p99_ms:.2f} | {m.per_second:,.0f} | {m.errors}"
+        print(f"| {count} | {figures} |")
+
+
 def print_breakdown(model_uri: str, repeats: int = 30) -> None:
     """Where a request's time goes, step by step in this process: the fastest of `repeats`
     runs is the step's own cost, the median shows what sharing the machine adds."""
@@ -240,21 +299,43 @@ def print_breakdown(model_uri: str, repeats: int = 30) -> None:
     batch = json.loads(leads.to_json(orient="records"))
     one = batch[:1]
     matrix = model.encoder.encode_records(batch)
-    explained = score_leads(model, batch, with_reasons=True)
+    explained = score_leads(model, batch, reasons=True)
     score_log = ScoreLog(sa.create_engine("sqlite://"))  # record() only queues
+    metrics = ServiceMetrics()
+    request_line = _request_line_to_nowhere()
     steps = [
         ("1 lead: encode", lambda: model.encoder.encode_records(one)),
         ("1 lead: score log record", lambda: score_log.record(one, ["L"], [0.5], "1", ())),
+        ("1 lead: metrics (request, latency, tier)", lambda: _count(metrics)),
+        ("1 lead: JSON request log line", request_line),
         ("1,000 leads: encode", lambda: model.encoder.encode_records(batch)),
         ("1,000 leads: probabilities", lambda: model.probabilities(matrix)),
         ("1,000 leads: contributions (pred_contrib)", lambda: model.contributions(matrix)),
         ("1,000 leads: reasons (contributions included)", lambda: explain(model, batch, matrix)),
-        ("1,000 leads: JSON answer with reasons", lambda: json_answer(explained, "1")),
+        ("1,000 leads: JSON answer with reasons", lambda: json_answer(explained, "1", None)),
     ]
     print("\n| step, in one process | fastest ms | median ms |\n|---|---:|---:|")
     for name, step in steps:
         times = sorted(_seconds(step, repeats))
         print(f"| {name} | {times[0] * 1000:.3f} | {times[repeats // 2] * 1000:.3f} |")
+
+
+def _count(metrics: ServiceMetrics) -> None:
+    metrics.request("/v1/score", "POST", 200, 0.0006)
+    metrics.scored(["A"], with_reasons=False)
+
+
+def _request_line_to_nowhere():
+    """The request log's line for one request, formatted as JSON and written to /dev/null."""
+    logger = logging.getLogger(request_log.__name__)
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - for the whole run
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    scope = {"method": "POST", "path": "/v1/score"}
+    facts = request_log.RequestFacts("crm-req-42", "1", 1)
+    return lambda: request_log._log_line(scope, 200, 0.0006, facts)
 
 
 def _seconds(step, repeats: int) -> list[float]:

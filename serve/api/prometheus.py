@@ -110,14 +110,28 @@ class ServiceMetrics:
         if not self.multiprocess:
             ProcessCollector(registry=self._registry)
         self._served: tuple[str, str, str] | None = None
+        # Each request's labelled series, looked up once: `labels()` costs a lock and a tuple.
+        self._by_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._by_tier: dict[str, Counter] = {}
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        series = self._by_request.get((route, method, status))
+        if series is None:
+            series = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+            self._by_request[(route, method, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def scored(self, tiers: Sequence[str], with_reasons: bool) -> None:
-        for tier, count in Tally(tiers).items():
-            self.leads.labels(tier).inc(count)
+        counts = Tally(tiers).items() if len(tiers) > 1 else ((tier, 1) for tier in tiers)
+        for tier, count in counts:
+            series = self._by_tier.get(tier)
+            if series is None:
+                series = self._by_tier[tier] = self.leads.labels(tier)
+            series.inc(count)
         if with_reasons:
             self.reasons.inc(len(tiers))
 
