@@ -42,7 +42,7 @@ from serve.api.settings import Settings
 from serve.model.cache import ModelCache
 from serve.model.redaction import install_log_redaction
 from serve.store.database import open_store
-from serve.store.score_log import ScoreLog
+from serve.store.score_log import ScoreLog, ScoreLogPolicy
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elif not app.state.board_access.sessions_enabled:
             log.warning("LEADSCORE_SESSION_SECRET is empty: nobody can sign in to the board")
         store = open_store(settings.database_url, settings.store_busy_timeout_seconds)
-        score_log = ScoreLog(store, settings.score_log_flush_seconds, observer=metrics)
+        policy = ScoreLogPolicy(
+            settings.score_log_wait_for_commit,
+            settings.score_log_max_lead_bytes,
+            settings.score_log_retention_days,
+        )
+        score_log = ScoreLog(store, settings.score_log_flush_seconds, metrics, policy)
         score_log.start()
         app.state.store, app.state.score_log = store, score_log
         holder.start()  # in the background: the server listens at once

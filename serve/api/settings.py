@@ -46,7 +46,24 @@ class Settings(BaseSettings):
         gt=0,
         description="how long a write waits for another writer holding SQLite; then 503",
     )
-    score_log_flush_seconds: float = Field(1.0, gt=0, description="score-log write interval")
+    score_log_wait_for_commit: bool = Field(
+        True,
+        description="each answer waits until its leads are in the score log (group commit): an "
+        "acknowledged score survives a crash; false: written every "
+        "LEADSCORE_SCORE_LOG_FLUSH_SECONDS, and a crash loses at most that interval",
+    )
+    score_log_flush_seconds: float = Field(
+        1.0, gt=0, description="score-log write interval (without waiting for commit)"
+    )
+    score_log_max_lead_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="a lead whose fields are larger (as JSON) keeps only the fields the model "
+        "reads in the score log",
+    )
+    score_log_retention_days: float = Field(
+        0, ge=0, description="score-log rows older than this are deleted; 0: kept for good"
+    )
     model_poll_seconds: float = Field(
         30.0, ge=0, description="how often the registry is asked whether the alias moved; 0: never"
     )

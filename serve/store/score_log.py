@@ -2,11 +2,19 @@
 the model version and the time.
 
 The request path turns its leads into one JSON array of rows (orjson, in C: microseconds) and
-queues the bytes. A thread of its own writes the queue every `flush_seconds` with one
-`INSERT ... SELECT` per few megabytes, in which the database itself splits the JSON. That way
-the writer holds Python's GIL for almost nothing: Python work in a background thread would stall
-every request in flight, and show in the API's tail latency. `close` writes whatever is left, so
-a clean shutdown loses none.
+queues the bytes. A thread of its own writes the queue with one `INSERT ... SELECT` per few
+megabytes, in which the database itself splits the JSON. That way the writer holds Python's GIL
+for almost nothing: Python work in a background thread would stall every request in flight, and
+show in the API's tail latency. `close` writes whatever is left, so a clean shutdown loses none.
+
+When is a scored lead durable? With `wait_for_commit` (group commit) the writer writes as soon
+as leads are queued, everything queued in one transaction, and `record` returns a future the
+request awaits before it answers: an acknowledged score survives `kill -9`. Without it the
+writer writes every `flush_seconds`, and a crash loses at most the leads of that last interval.
+
+What is kept is bounded: PII fields are removed whatever their spelling (case and separators
+ignored), a lead whose fields are larger than `max_lead_bytes` of JSON keeps only the fields the
+model reads (texts cut at CUT_TEXT characters), and rows older than `retention_days` are deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -24,6 +34,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from features.field_names import matching_names
+from serve.store.tables import score_log
 from serve.store.times import utc_now
 
 log = logging.getLogger(__name__)
@@ -74,6 +86,25 @@ _INSERT_FROM_JSON = {
     ),
 }
 STATEMENT_BYTES = 4 * 1024 * 1024
+CUT_TEXT = 200  # characters kept of a text field of a lead over the size limit
+RETENTION_CHECK_SECONDS = 3600.0
+
+
+class ScoreLogError(Exception):
+    """The store did not keep a request's leads (the API answers 503: nothing was stored)."""
+
+
+@dataclass(frozen=True)
+class ScoreLogPolicy:
+    """When an answer may go out and what the log keeps (see the module's docstring)."""
+
+    wait_for_commit: bool = False
+    max_lead_bytes: int = 16 * 1024
+    retention_days: float = 0.0  # 0: kept for good
+
+
+# One queued request: its rows as a JSON array, how many, and the future its answer awaits.
+_Queued = tuple[bytes, int, "Future[None] | None"]
 
 
 class ScoreLogObserver(Protocol):
@@ -92,14 +123,17 @@ class ScoreLog:
         engine: sa.Engine,
         flush_seconds: float = 1.0,
         observer: ScoreLogObserver | None = None,
+        policy: ScoreLogPolicy = ScoreLogPolicy(),
     ) -> None:
         self._engine = engine
         self._observer = observer
         self._inserts = [sa.text(sql) for sql in _INSERT_FROM_JSON[engine.dialect.name]]
         self._flush_seconds = flush_seconds
-        self._pending: deque[tuple[bytes, int]] = deque()
+        self._policy = policy
+        self._pending: deque[_Queued] = deque()
         self._flushing = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -117,14 +151,17 @@ class ScoreLog:
         expected_values: np.ndarray | None = None,
         segment_fields: Sequence[str] = (),
         scored_at: datetime | None = None,
-    ) -> None:
+        kept_fields: Collection[str] = (),
+    ) -> Future[None] | None:
         """Queue one request's leads as JSON; cheap enough for the request path. The tier and
         expected value are what the lead was told (live performance is judged by them), and
         `segment_fields` the fields it is broken down by. `scored_at` (naive UTC, default now)
-        is for traffic replayed from the past: the demo's and the benchmarks'."""
+        is for traffic replayed from the past: the demo's and the benchmarks'. `kept_fields`:
+        what a lead over the size limit keeps. With `wait_for_commit`, the future is done once
+        the leads are committed (ScoreLogError if they could not be)."""
         if not records:
-            return
-        pii = frozenset(pii)
+            return None
+        pii = frozenset(matching_names(set().union(*records), pii)) if pii else frozenset()
         scored_at_text = (scored_at or utc_now()).isoformat(" ", "microseconds")
         count = len(records)
         tier_list: Sequence[str | None] = tiers if tiers is not None else [None] * count
@@ -153,14 +190,37 @@ class ScoreLog:
                 strict=True,
             )
         ]
-        self._pending.append((orjson.dumps(rows), len(rows)))
+        payload = orjson.dumps(rows)
+        if len(payload) > self._policy.max_lead_bytes:  # a lead may be over the limit
+            payload = self._capped(rows, kept_fields)
+        committed: Future[None] | None = Future() if self._policy.wait_for_commit else None
+        self._pending.append((payload, len(rows), committed))
+        if committed is not None:
+            self._wake.set()
+        return committed
+
+    def _capped(self, rows: list[list[Any]], kept_fields: Collection[str]) -> bytes:
+        """The rows as JSON, each lead over the size limit cut down to the model's fields."""
+        limit, capped = self._policy.max_lead_bytes, 0
+        for row in rows:
+            if len(orjson.dumps(row)) > limit:
+                row[1] = {k: _cut(v) for k, v in row[1].items() if k in kept_fields}
+                row[7] = {k: _cut(v) for k, v in row[7].items()}
+                capped += 1
+        if capped:
+            log.warning(
+                "score log: %d leads over %d bytes keep only the fields the model reads",
+                capped,
+                limit,
+            )
+        return orjson.dumps(rows)
 
     def flush(self) -> int:
         """Write every queued lead now; returns how many rows were written."""
         with self._flushing:
             if self._observer is not None:
                 # tuple() copies the deque in one step, safe while requests append to it
-                self._observer.score_log_queued(sum(n for _, n in tuple(self._pending)))
+                self._observer.score_log_queued(sum(n for _, n, _ in tuple(self._pending)))
             written = 0
             while self._pending:
                 written += self._write(self._next_statement())
@@ -169,24 +229,25 @@ class ScoreLog:
     def close(self) -> None:
         """Stop the writer thread and write what is left."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
         self.flush()
 
-    def _next_statement(self) -> list[tuple[bytes, int]]:
+    def _next_statement(self) -> list[_Queued]:
         """Queued requests for one statement: up to about STATEMENT_BYTES of JSON."""
-        arrays: list[tuple[bytes, int]] = []
+        arrays: list[_Queued] = []
         size = 0
         while self._pending and (not arrays or size < STATEMENT_BYTES):
             arrays.append(self._pending.popleft())
             size += len(arrays[-1][0])
         return arrays
 
-    def _write(self, arrays: list[tuple[bytes, int]]) -> int:
+    def _write(self, arrays: list[_Queued]) -> int:
         """One statement for all the requests' rows. Should the database refuse it, one per
         request, so that a request it cannot store costs only its own rows."""
-        rows = sum(count for _, count in arrays)
-        payload = "[" + b",".join(array[1:-1] for array, _ in arrays).decode() + "]"
+        rows = sum(count for _, count, _ in arrays)
+        payload = "[" + b",".join(array[1:-1] for array, _, _ in arrays).decode() + "]"
         started = time.perf_counter()
         try:
             with self._engine.begin() as connection:
@@ -197,8 +258,11 @@ class ScoreLog:
                 return sum(self._write([array]) for array in arrays)
             log.error("score log: %d rows not written: %s", rows, type(exc).__name__)
             self._observe(rows, started, written=False)
+            failed = ScoreLogError(f"the store did not keep the leads ({type(exc).__name__})")
+            _settle(arrays, failed)
             return 0
         self._observe(rows, started, written=True)
+        _settle(arrays, None)
         return rows
 
     def _observe(self, rows: int, started: float, written: bool) -> None:
@@ -206,8 +270,46 @@ class ScoreLog:
             self._observer.score_log_written(rows, time.perf_counter() - started, written)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._flush_seconds):
+        """Write when leads are queued (waiting for commit) or every `flush_seconds`; delete
+        rows past the retention at start and every RETENTION_CHECK_SECONDS."""
+        waiting = RETENTION_CHECK_SECONDS if self._policy.wait_for_commit else self._flush_seconds
+        self._forget_old_rows()
+        checked = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.wait(waiting)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             self.flush()
+            if time.monotonic() - checked >= RETENTION_CHECK_SECONDS:
+                self._forget_old_rows()
+                checked = time.monotonic()
+
+    def _forget_old_rows(self) -> None:
+        if self._policy.retention_days <= 0:
+            return
+        cutoff = utc_now() - timedelta(days=self._policy.retention_days)
+        try:
+            with self._engine.begin() as connection:
+                gone = connection.execute(score_log.delete().where(score_log.c.scored_at < cutoff))
+        except SQLAlchemyError as exc:
+            log.warning("score log: rows past the retention not deleted: %s", type(exc).__name__)
+            return
+        if gone.rowcount:
+            log.info("score log: deleted %d rows scored before %s", gone.rowcount, cutoff)
+
+
+def _settle(arrays: list[_Queued], error: ScoreLogError | None) -> None:
+    for _, _, committed in arrays:
+        if committed is not None:
+            if error is None:
+                committed.set_result(None)
+            else:
+                committed.set_exception(error)
+
+
+def _cut(value: Any) -> Any:
+    return value[:CUT_TEXT] if isinstance(value, str) else value
 
 
 def _without(record: Mapping[str, Any], pii: Collection[str]) -> dict[str, Any]:

@@ -68,6 +68,26 @@ def test_a_refused_request_echoes_no_personal_value_and_logs_none(trained_model,
     assert EMAIL not in server.output() and "Traceback" not in server.output()
 
 
+def test_personal_fields_are_kept_out_of_the_score_log_whatever_their_spelling(
+    trained_model, tmp_path
+):
+    database = tmp_path / "store.db"
+    env = {
+        "MLFLOW_TRACKING_URI": trained_model.tracking_uri,
+        "LEADSCORE_DATABASE_URL": f"sqlite:///{database}",
+    }
+    server = start_server(tmp_path, env)
+    spellings = ["contact_email", "Contact_Email", "CONTACT-EMAIL", "contact email", "ContactName"]
+    lead = {"lead_id": "P1", "web_visits": 3} | {name: EMAIL for name in spellings}
+    try:
+        assert httpx.post(f"{server.base}/v1/score", json={"leads": [lead]}).status_code == 200
+    finally:
+        server.stop()  # a clean shutdown writes the score log
+    with sa.create_engine(f"sqlite:///{database}").connect() as connection:
+        [fields] = connection.execute(sa.text("SELECT fields FROM score_log")).scalars()
+    assert EMAIL not in str(fields) and "web_visits" in str(fields)
+
+
 def test_a_store_held_by_another_writer_is_a_503_and_nothing_is_half_stored(
     trained_model, tmp_path
 ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
 from functools import partial
 from typing import Annotated, Literal
 
@@ -12,13 +14,16 @@ from starlette.concurrency import run_in_threadpool
 from features.errors import InvalidLeadsError
 from serve.api.answers import csv_answer, json_answer
 from serve.api.dependencies import Scoring
+from serve.api.failures import RETRY_AFTER_SECONDS
 from serve.api.leads_input import CSV_TYPE, is_csv, is_json, read_csv_leads, read_json_leads
 from serve.api.request_log import note_request
 from serve.api.routers import UNAUTHORIZED
 from serve.api.schemas import LEAD_EXAMPLE, ErrorOut, ScoreRequest, ScoreResponse
 from serve.model.deal_value import has_deal_value
+from serve.model.lead_model import LeadModel
 from serve.model.scorer import score_leads
 from serve.store.performance import reported_segments
+from serve.store.score_log import ScoreLogError
 
 router = APIRouter(tags=["scoring"])
 
@@ -49,7 +54,10 @@ _RESPONSES = {
     413: {"model": ErrorOut, "description": "too many leads or too large a body"},
     415: {"model": ErrorOut, "description": "a body that is neither JSON nor CSV"},
     422: {"model": ErrorOut, "description": "a value that cannot be read, named by lead and field"},
-    503: {"model": ErrorOut, "description": "no model loaded"},
+    503: {
+        "model": ErrorOut,
+        "description": "no model loaded, or the store did not keep the leads (Retry-After)",
+    },
 }
 
 
@@ -103,7 +111,7 @@ async def score(
     except InvalidLeadsError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
     context.metrics.scored(scored.tier, with_reasons)
-    context.score_log.record(
+    committed = context.score_log.record(
         records,
         scored.lead_ids,
         scored.probability,
@@ -112,10 +120,32 @@ async def score(
         scored.tier,
         scored.expected_value,
         reported_segments(model),
+        kept_fields=kept_fields(model),
     )
+    if committed is not None:
+        await _committed(committed)
     if is_csv(content_type) or is_csv(request.headers.get("accept")):
         return Response(csv_answer(scored, loaded.version, sort), media_type=CSV_TYPE)
     return Response(json_answer(scored, loaded.version, sort), media_type="application/json")
+
+
+def kept_fields(model: LeadModel) -> list[str]:
+    """What the score log keeps of a lead over its size limit: the fields the model reads."""
+    roles = [name for name in (model.contract.id, model.contract.value) if name]
+    return [*model.encoder.feature_names, *roles]
+
+
+async def _committed(committed: Future[None]) -> None:
+    """Wait until the request's leads are in the score log; 503 if the store did not keep
+    them (the client retries: nothing of the request was stored)."""
+    try:
+        await asyncio.wrap_future(committed)
+    except ScoreLogError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"{exc}; nothing was stored, retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from exc
 
 
 async def _read_leads(request: Request, content_type: str | None) -> list[dict]:
