@@ -187,9 +187,10 @@ def test_a_streamed_body_over_the_limit_is_413(client):
 def test_outcomes_are_stored_once_and_changes_kept(client, settings):
     post = {"lead_id": "N1", "outcome": "lost", "loss_reason": "Price", "value": 12000.5}
     first = client.post("/v1/outcomes", json={"outcomes": [post]}, headers=AUTH)
-    assert first.status_code == 200 and first.json() == {"stored": 1, "unchanged": 0}
+    assert first.status_code == 200
+    assert first.json() == {"stored": 1, "unchanged": 0, "unmatched": 1}  # N1 was never scored
     again = client.post("/v1/outcomes", json={"outcomes": [post]}, headers=AUTH)
-    assert again.json() == {"stored": 0, "unchanged": 1}
+    assert again.json() == {"stored": 0, "unchanged": 1, "unmatched": 1}
     won = {"lead_id": "N1", "outcome": "won", "closed_at": "2025-03-01T10:00:00+02:00"}
     assert client.post("/v1/outcomes", json={"outcomes": [won]}, headers=AUTH).json()["stored"] == 1
     engine = sa.create_engine(settings.database_url)
