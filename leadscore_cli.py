@@ -315,11 +315,11 @@ app.add_typer(db_app, name="db")
 def db_upgrade() -> None:
     """Apply the store's migrations to LEADSCORE_DATABASE_URL (the server also does at start)."""
     from serve.api.settings import load_settings
-    from serve.store.database import open_store
+    from serve.store.database import upgrade_store
 
     with user_errors():
-        open_store(load_settings().database_url).dispose()
-    typer.echo("the store is up to date")
+        done = upgrade_store(load_settings().database_url)
+    typer.echo(done.describe())
 
 
 @app.command()

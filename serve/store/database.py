@@ -7,12 +7,14 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -66,6 +68,15 @@ def open_store(url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECON
     return engine
 
 
+def upgrade_store(url: str) -> StoreUpgrade:
+    """Bring the store at `url` up to date and say what that took."""
+    engine = create_store_engine(url)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def store_at(url: str) -> Iterator[sa.Engine]:
     """An up-to-date store for the length of one job (a CLI command), disposed after."""
@@ -76,7 +87,23 @@ def store_at(url: str) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
-def upgrade(engine: sa.Engine) -> None:
+@dataclass(frozen=True)
+class StoreUpgrade:
+    """What `upgrade` did: the schema version before (None: no tables) and after."""
+
+    url: str  # password hidden
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        if self.before is None:
+            return f"created the store's tables at {self.url} (schema version {self.after})"
+        if self.before == self.after:
+            return f"the store at {self.url} was already up to date (schema version {self.after})"
+        return f"upgraded the store at {self.url} from schema version {self.before} to {self.after}"
+
+
+def upgrade(engine: sa.Engine) -> StoreUpgrade:
     """Apply every migration not yet applied (safe to run at each start, and by several
     processes at once: on PostgreSQL one migrates while the others wait for its lock, then find
     nothing to do; SQLite's BEGIN IMMEDIATE does the same)."""
@@ -86,13 +113,21 @@ def upgrade(engine: sa.Engine) -> None:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            before = _schema_version(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            after = _schema_version(connection)
     except SQLAlchemyError as exc:
         raise StoreError(
             f"the store at {engine.url.render_as_string(hide_password=True)} cannot be "
             f"migrated: {str(exc).splitlines()[0]}; check LEADSCORE_DATABASE_URL"
         ) from exc
+    return StoreUpgrade(engine.url.render_as_string(hide_password=True), before, after)
+
+
+def _schema_version(connection: sa.Connection) -> str | None:
+    options = {"version_table": VERSION_TABLE}
+    return MigrationContext.configure(connection, opts=options).get_current_revision()
 
 
 def _json_text(value: object) -> str:

@@ -175,3 +175,13 @@ def test_the_demo_data_reads_alike_whatever_reads_it(tmp_path):
     pandas_default = pd.read_csv(data)["budget_status"]
     assert pandas_default.isna().sum() == ours.isna().sum()
     assert (pandas_default == "No budget").sum() > 100
+
+
+def test_db_upgrade_says_what_it_did(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", url)
+    created = leadscore("db", "upgrade", cwd=tmp_path, timeout=120)
+    again = leadscore("db", "upgrade", cwd=tmp_path, timeout=120)
+    assert created.returncode == 0 and again.returncode == 0, created.stderr + again.stderr
+    assert created.stdout.startswith(f"created the store's tables at {url} (schema version ")
+    assert again.stdout.startswith(f"the store at {url} was already up to date")
