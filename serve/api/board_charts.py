@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 720
-LABEL_WIDTH = 250
-VALUE_WIDTH = 140
+WIDTH = 600
+LABEL_WIDTH = 210
+VALUE_WIDTH = 120
 ROW = 26
 BAR = 16
 TOP = 6
@@ -100,11 +100,11 @@ def range_chart(title: str, bars: list[RangeBar]) -> Markup:
 def _svg(title: str, body: str, rows: int) -> Markup:
     height = TOP * 2 + max(rows, 1) * ROW
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<div class="scroll"><svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">'
-        f"<title>{escape(title)}</title>{body}</svg>"
+        f"<title>{escape(title)}</title>{body}</svg></div>"
     )
 
 
-def _short(label: str, limit: int = 30) -> str:
+def _short(label: str, limit: int = 28) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
