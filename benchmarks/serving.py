@@ -3,7 +3,9 @@
 Trains the demo model into a temporary MLflow store, starts both servers on loopback (one worker
 process each; leadscore with its score log on and API keys required), and drives each with wrk
 (a separate process; a Lua script posts the body and reports median, p99, throughput and errors).
-Then leadscore again with `--workers 2`, one lead at 16 clients, beside the one-worker figures.
+Then leadscore again with `--workers 2`, one lead at 16 clients, beside the one-worker figures,
+and with the score log written every second instead of before each answer
+(LEADSCORE_SCORE_LOG_WAIT_FOR_COMMIT=false), beside the default.
 Prints those tables, then where a request's time goes, step by step, in this process. Needs wrk
 (`apt-get install -y wrk`).
 
@@ -138,8 +140,10 @@ def run(folder: Path, seconds: int) -> None:
             process.terminate()
             process.wait(timeout=30)
     workers = measure_workers(folder, bin_dir, leadscore_env, seconds)
+    interval = measure_interval_writes(folder, bin_dir, leadscore_env, seconds)
     print_table(measurements, result.trees, seconds, load_at_start)
     print_workers(measurements, workers)
+    print_durability(measurements, interval)
     print_breakdown(result.model_uri)
 
 
@@ -160,6 +164,36 @@ def measure_workers(folder: Path, bin_dir: Path, env: dict, seconds: int) -> Mea
         server.wait(timeout=60)
     print("measured 1 lead, no reasons on leadscore with 2 workers", file=sys.stderr)
     return found
+
+
+def measure_interval_writes(
+    folder: Path, bin_dir: Path, env: dict, seconds: int
+) -> list[Measurement]:
+    """The default's scenarios again with the score log written every second rather than
+    committed before each answer: what the durability of acknowledged scores costs."""
+    port = free_port()
+    command = [bin_dir / "leadscore", "serve", "--port", str(port)]
+    env = {**env, "LEADSCORE_SCORE_LOG_WAIT_FOR_COMMIT": "false"}
+    server = start(command, env, folder, "leadscore-interval-writes")
+    url = f"http://127.0.0.1:{port}/v1/score?reasons=false"
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/ready", server)
+        found = [
+            measure(folder, scenario, "leadscore, interval", url, folder / body, clients, seconds)
+            for scenario, body, clients in DURABILITY_PLAN
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    print("measured leadscore with the score log written every second", file=sys.stderr)
+    return found
+
+
+DURABILITY_PLAN = [
+    ("1 lead, no reasons", "one.json", 1),
+    ("1 lead, no reasons", "one.json", 16),
+    ("1,000 leads, no reasons", "batch.json", 1),
+]
 
 
 def wait_for_workers(base: str, count: int, process: subprocess.Popen, timeout: float = 180):
@@ -289,6 +323,20 @@ def print_workers(measurements: list[Measurement], two: Measurement) -> None:
     for count, m in ((1, one), (2, two)):
         figures = f"{m.median_ms:.2f} | {m.p99_ms:.2f} | {m.per_second:,.0f} | {m.errors}"
         print(f"| {count} | {figures} |")
+
+
+def print_durability(measurements: list[Measurement], interval: list[Measurement]) -> None:
+    committed = {(m.scenario, m.clients): m for m in measurements if m.server == "leadscore"}
+    print("\nScore log committed before each answer (default) or written every second:\n")
+    print("| scenario | clients | score log | median ms | p99 ms | requests/s | errors |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for every_second in interval:
+        before = committed[(every_second.scenario, every_second.clients)]
+        for mode, m in (("before each answer", before), ("every second", every_second)):
+            print(
+                f"| {m.scenario} | {m.clients} | {mode} | {m.median_ms:.2f} | {m.p99_ms:.2f} "
+                f"| {m.per_second:,.0f} | {m.errors} |"
+            )
 
 
 def print_breakdown(model_uri: str, repeats: int = 30) -> None:
