@@ -139,9 +139,9 @@ def read_csv_error(exc: Exception, source: str) -> DataError:
             'it would be read as one value; close it, or double a quote inside a value ("")'
         )
     if match := _FIELD_COUNT.search(text):
-        header, line, seen = match.groups()
+        header, row, seen = match.groups()
         return DataError(
-            f"{source}: line {line} has {seen} values but the header names {header} fields; "
+            f"{source}: line {row} has {seen} values but the header names {header} fields; "
             "quote values that contain the delimiter"
         )
     return DataError(f"{source} cannot be read: {_first_line(exc)}")

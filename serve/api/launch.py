@@ -9,6 +9,7 @@ that a scrape of any worker adds up, removed when the server stops.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
@@ -16,7 +17,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
@@ -50,7 +51,11 @@ def serve_api(workers: int = 1, **overrides: Any) -> None:
             workers=workers,
             log_config=logging_config(settings.log_format, logging.getLogger().level),
             access_log=False,  # the app writes its own line per request
-            http=guarded_http_protocol(settings.read_timeout_seconds, settings.max_header_bytes),
+            # a partial of the protocol class: uvicorn calls it as it calls the class
+            http=cast(
+                "type[asyncio.Protocol]",
+                guarded_http_protocol(settings.read_timeout_seconds, settings.max_header_bytes),
+            ),
             timeout_keep_alive=settings.keep_alive_seconds,
         )
 
