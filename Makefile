@@ -14,7 +14,7 @@ curl -s http://$(HOST):$(PORT)/v1/score -H 'Content-Type: application/json' -d '
 endef
 export DEMO_CURL
 
-.PHONY: install check-port demo serve test lint format clean bench-quality bench-serve bench-scale bench-live openapi \
+.PHONY: install check-port demo serve test lint format clean bench-quality bench-serve bench-scale bench-live bench-board openapi \
 	notebook notebook-strip notebook-filter notebook-report notebook-xeducation
 
 $(BIN)/python:
@@ -40,7 +40,9 @@ check-port:
 demo: check-port install
 	$(BIN)/leadscore demo-data data/demo.csv --rows 5000 --seed 7
 	$(BIN)/leadscore train data/demo.csv --config data/demo.toml --report-json reports/demo.json
-	@printf '\nThe API starts now. Score a lead from another terminal:\n\n%s\n\n' "$$DEMO_CURL"
+	$(BIN)/leadscore demo-traffic --weeks 6
+	@printf '\nThe API starts now. The board: http://$(HOST):$(PORT)/board\n'
+	@printf 'Score a lead from another terminal:\n\n%s\n\n' "$$DEMO_CURL"
 	$(BIN)/leadscore serve --host $(HOST) --port $(PORT)
 
 serve: install
@@ -81,6 +83,10 @@ bench-scale: install
 # PostgreSQL when LEADSCORE_TEST_POSTGRES_URL names a database it may empty).
 bench-live: install
 	$(BIN)/python benchmarks/live_store.py
+
+# The board's first, other-filter and cached views on the same size of store.
+bench-board: install
+	$(BIN)/python benchmarks/board_store.py
 
 # docs/openapi.json from the app itself (a test fails while it differs from what the app serves).
 openapi: install

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 600
-LABEL_WIDTH = 210
+LABEL_WIDTH = 230
 VALUE_WIDTH = 120
 ROW = 26
 BAR = 16

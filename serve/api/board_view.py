@@ -30,7 +30,7 @@ from serve.store.times import utc_now
 
 WINDOWS = (30, 90, 365)
 WEEK_DAYS = 7
-RELIANCE_SAMPLE = 3000
+RELIANCE_SAMPLE = 2000
 UNWORKED_SHOWN = 10
 STALLED_SHOWN = 15
 
