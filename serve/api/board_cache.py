@@ -52,11 +52,15 @@ class FiguresCache:
             if entry is not None:
                 return entry
             building = self._building.setdefault(key, threading.Lock())
-        with building:
+        try:
+            with building:
+                with self._lock:
+                    entry = self._entries.get(key)
+                if entry is None:  # not built by a request that held the lock before this one
+                    entry = self._store(key, build)
+        finally:
             with self._lock:
-                entry = self._entries.get(key)
-            if entry is None:  # not built by a request that held the lock before this one
-                entry = self._store(key, build)
+                self._building.pop(key, None)  # kept only while a build may be running
         return entry
 
     def _age(self, entry: Cached) -> float:
