@@ -493,9 +493,9 @@ def _print_training_summary(result: TrainingResult) -> None:
     console.print(
         f"trained on {summary.rows.train.total} leads, evaluated on "
         f"{summary.rows.evaluate.total} held-back ones ({summary.split} split), "
-        f"{result.trees} trees, {result.calibration} calibration, {result.seconds:.1f} s; "
-        f"model URI {result.model_uri}"
+        f"{result.calibration} calibration, {result.seconds:.1f} s; model URI {result.model_uri}"
     )
+    console.print(f"registered: {result.learner}, refitted on every labeled lead")
     if summary.audit.excluded:
         console.print(f"the audit excluded: {', '.join(summary.audit.excluded)}")
     console.print(f"decision: {result.decision.reason}")

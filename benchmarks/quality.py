@@ -1,15 +1,22 @@
-"""Quality of leadscore's default pipeline beside the logistic baseline and FLAML AutoML (60 s).
+"""Quality of leadscore's default training beside simple and strong anchors, on the same splits.
 
-Data sets: X Education with the audit on (only id, target and positive given), X Education with
-the publisher's leaky columns removed by hand, the CRM export (4 tables joined), and 100,000 demo
-leads. X Education has no created-at column: 5-fold stratified cross-validation, metrics on the
-pooled out-of-fold probabilities. The others: the time split of `leadscore train` (oldest 80 %
-train, newest 20 % evaluate). Every model sees the same feature columns: those the audit keeps.
-Training seconds are per fit (the mean over folds).
+Models: leadscore (`learn_lead_model` with its defaults, no tuning), a logistic regression
+(one-hot categories, scaled numbers, scikit-learn's defaults), LightGBM's defaults, CatBoost's
+defaults and FLAML AutoML with a 60 s budget. Every model sees the same feature columns: those
+leadscore's audit keeps on the training leads.
+
+Data sets: X Education (from ../shared/data; `Tags` and `Lead Quality` left to the audit, the
+late fields its README names dropped) on the 80/20 stratified split of seed 0 and in 5-fold
+stratified cross-validation (metrics on the pooled out-of-fold probabilities); generated
+exports of three other shapes (`benchmarks/shapes.py`): a small weak-signal funnel, a campaign
+file without a created-at column whose rows follow creation (`order = "file"`), a drifting B2B
+export; and the CRM export (4 tables joined), which has no signal. Ordered exports are split as
+`leadscore train` splits them: the oldest 80 % train, the newest 20 % evaluate. Seconds are the
+wall time of one fit (the mean over folds).
 
     make bench-quality      # or: .venv/bin/python benchmarks/quality.py [--flaml-seconds 60]
 
-Needs the `bench` extra (FLAML) and the data sets in ../shared/data beside the project.
+Needs the `bench` extra (CatBoost, FLAML) and ../shared/data beside the project.
 """
 
 from __future__ import annotations
@@ -17,31 +24,32 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapes  # benchmarks/shapes.py, beside this script
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.contract import LeadContract
-from features.demo import CONTRACT_TOML, generate_leads
+from features.encoder import LeadEncoder
 from features.joins import read_export
 from features.labels import split_labeled
-from features.reading import mask_sentinels
 from serve.model.metrics import base_rate_log_loss, evaluate
 from train.evaluate.bootstrap import Bootstrap
 from train.evaluate.gate import check_signal
-from train.fit import fit_baseline
 from train.learn import learn_lead_model
-from train.split import split_rows
+from train.split import Split, lead_order, split_rows, stratified_split
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-XEDUCATION_LEAKY = [
-    "Tags",
-    "Lead Quality",
+XEDUCATION_LATE_FIELDS = (
     "Lead Profile",
     "Last Activity",
     "Last Notable Activity",
@@ -49,7 +57,14 @@ XEDUCATION_LEAKY = [
     "Asymmetrique Profile Index",
     "Asymmetrique Activity Score",
     "Asymmetrique Profile Score",
-]
+)
+XEDUCATION = LeadContract(
+    target="Converted",
+    positive=("1",),
+    id="Prospect ID",
+    drop=("Lead Number", *XEDUCATION_LATE_FIELDS),
+    na_values=("Select",),
+)
 CRM_CONTRACT = {
     "id": "opportunity_id",
     "target": "deal_stage",
@@ -64,16 +79,26 @@ CRM_CONTRACT = {
         "sales_teams": {"path": "sales_teams.csv", "on": "sales_agent"},
     },
 }
-MODELS = ("leadscore", "logistic baseline", "FLAML AutoML")
+ANCHORS = ("logistic regression", "LightGBM default", "CatBoost default")
+MODELS = ("leadscore", *ANCHORS, "FLAML AutoML")
 
 
 @dataclass(frozen=True)
 class Fold:
+    """Training and test leads of one split; `order` sorts the training leads in time."""
+
     train: pd.DataFrame
     y_train: np.ndarray
-    times: pd.Series | None
+    order: pd.Series | None
     test: pd.DataFrame
     y_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class DataSet:
+    name: str
+    contract: LeadContract
+    folds: Callable[[], Iterator[Fold]]
 
 
 @dataclass
@@ -88,110 +113,191 @@ class Scored:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flaml-seconds", type=float, default=60.0, help="0 leaves FLAML out")
-    parser.add_argument("--demo-rows", type=int, default=100_000)
+    parser.add_argument("--only", nargs="*", help="data sets whose name starts with these")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("flaml").setLevel(logging.ERROR)
     rows = []
-    for name, contract, folds in data_sets(args.demo_rows):
-        rows.extend(run_data_set(name, contract, folds, args.flaml_seconds))
-    print_table(rows)
+    for data_set in data_sets():
+        if args.only and not any(data_set.name.startswith(prefix) for prefix in args.only):
+            continue
+        measured = run_data_set(data_set, args.flaml_seconds)
+        print_table(measured, header=not rows)
+        rows.extend(measured)
+    print()
+    print_verdicts(rows)
 
 
-def data_sets(demo_rows: int) -> Iterator[tuple[str, LeadContract, Iterator[Fold]]]:
+def data_sets() -> Iterator[DataSet]:
     xeducation = DATA / "xeducation" / "leads.csv"
-    audit_on = LeadContract(target="Converted", positive=("1",), id="Prospect ID")
-    yield "X Education, audit on", audit_on, cross_validation(xeducation, audit_on)
-    by_hand = LeadContract(
-        target="Converted", positive=("1",), id="Prospect ID", drop=tuple(XEDUCATION_LEAKY)
-    )
-    yield "X Education, leaks removed by hand", by_hand, cross_validation(xeducation, by_hand)
+    yield DataSet("X Education, 80/20", XEDUCATION, lambda: xeducation_split(xeducation))
+    yield DataSet("X Education, 5-fold CV", XEDUCATION, lambda: cross_validation(xeducation))
+    for make in shapes.SHAPES.values():
+        shape = make(0)
+        yield DataSet(shape.name, shape.contract, _ordered(shape.frame, shape.contract))
     crm_folder = DATA / "crm_opportunities"
     crm = LeadContract.from_dict(CRM_CONTRACT, folder=crm_folder)
-    yield "CRM export, 4 tables", crm, time_split(crm_folder / "sales_pipeline.csv", crm)
-    demo = LeadContract.from_dict(tomllib.loads(CONTRACT_TOML))
-    frame = mask_sentinels(generate_leads(demo_rows, seed=7), demo.na_values)
-    yield f"demo, {demo_rows:,} leads", demo, time_split_frame(frame, demo, "demo")
+    crm_frame = read_export(crm_folder / "sales_pipeline.csv", crm)[0]
+    yield DataSet("CRM export, 4 tables", crm, _ordered(crm_frame, crm))
 
 
-def cross_validation(path: Path, contract: LeadContract, folds: int = 5) -> Iterator[Fold]:
-    frame, _ = read_export(path, contract)
-    leads = split_labeled(frame, contract, str(path))
+def xeducation_split(path: Path) -> Iterator[Fold]:
+    leads = split_labeled(read_export(path, XEDUCATION)[0], XEDUCATION, str(path))
+    split = stratified_split(leads.y, 0.2, seed=0)
+    yield _fold(leads.frame, leads.y, None, split)
+
+
+def cross_validation(path: Path, folds: int = 5) -> Iterator[Fold]:
+    leads = split_labeled(read_export(path, XEDUCATION)[0], XEDUCATION, str(path))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for train, test in splitter.split(leads.frame, leads.y):
-        yield Fold(
-            leads.frame.iloc[train], leads.y[train], None, leads.frame.iloc[test], leads.y[test]
-        )
+        yield _fold(leads.frame, leads.y, None, Split(train, test, by_time=False))
 
 
-def time_split(path: Path, contract: LeadContract) -> Iterator[Fold]:
-    frame, _ = read_export(path, contract)
-    yield from time_split_frame(frame, contract, str(path))
+def _ordered(frame: pd.DataFrame, contract: LeadContract) -> Callable[[], Iterator[Fold]]:
+    """The split of `leadscore train`: oldest 80 % to train, newest 20 % to evaluate."""
+
+    def folds() -> Iterator[Fold]:
+        leads = split_labeled(frame, contract, "export")
+        order = lead_order(leads, contract)
+        yield _fold(leads.frame, leads.y, order, split_rows(leads.y, order))
+
+    return folds
 
 
-def time_split_frame(frame: pd.DataFrame, contract: LeadContract, source: str) -> Iterator[Fold]:
-    leads = split_labeled(frame, contract, source)
-    outer = split_rows(leads.y, leads.created_at)
-    yield Fold(
-        leads.frame.iloc[outer.train],
-        leads.y[outer.train],
-        leads.created_at.iloc[outer.train],
-        leads.frame.iloc[outer.evaluate],
-        leads.y[outer.evaluate],
-    )
+def _fold(frame: pd.DataFrame, y: np.ndarray, order: pd.Series | None, split: Split) -> Fold:
+    train_order = None if order is None else order.iloc[split.train]
+    test = frame.iloc[split.evaluate]
+    return Fold(frame.iloc[split.train], y[split.train], train_order, test, y[split.evaluate])
 
 
-def run_data_set(
-    name: str, contract: LeadContract, folds: Iterator[Fold], flaml_seconds: float
-) -> list[dict]:
+def run_data_set(data_set: DataSet, flaml_seconds: float) -> list[dict]:
     scored = {model: Scored([], [], []) for model in MODELS}
     base_rates = []
-    for fold in folds:
+    for fold in data_set.folds():
         started = time.perf_counter()
-        learned = learn_lead_model(fold.train, fold.y_train, fold.times, contract)
+        model = learn_lead_model(fold.train, fold.y_train, fold.order, data_set.contract).model
         seconds = time.perf_counter() - started
-        model = learned.model
-        test_matrix = model.encoder.transform(fold.test)
-        _add(scored["leadscore"], fold, model.probabilities(test_matrix), seconds)
-
-        started = time.perf_counter()
-        baseline = fit_baseline(model.encoder.transform(fold.train), fold.y_train, model.encoder)
-        seconds = time.perf_counter() - started
-        _add(scored["logistic baseline"], fold, baseline.predict_proba(test_matrix)[:, 1], seconds)
-
+        _add(
+            scored["leadscore"],
+            fold,
+            model.probabilities(model.encoder.transform(fold.test)),
+            seconds,
+        )
+        features = FeatureFrames(model.encoder, fold)
+        for name, fit in (
+            ("logistic regression", logistic_regression),
+            ("LightGBM default", lightgbm_default),
+            ("CatBoost default", catboost_default),
+        ):
+            started = time.perf_counter()
+            probability = fit(features)
+            _add(scored[name], fold, probability, time.perf_counter() - started)
         if flaml_seconds > 0:
-            columns = model.encoder.feature_names
-            probability, seconds = flaml_probability(fold, columns, flaml_seconds)
-            _add(scored["FLAML AutoML"], fold, probability, seconds)
+            started = time.perf_counter()
+            probability = flaml_automl(features, flaml_seconds)
+            _add(scored["FLAML AutoML"], fold, probability, time.perf_counter() - started)
         base_rates.append(float(np.mean(fold.y_train)))
     base_rate = float(np.mean(base_rates))
-    return [_row(name, model, scored[model], base_rate) for model in MODELS if scored[model].y]
+    return [
+        _row(data_set.name, model, scored[model], base_rate) for model in MODELS if scored[model].y
+    ]
 
 
-def flaml_probability(fold: Fold, columns: list[str], budget: float) -> tuple[np.ndarray, float]:
+class FeatureFrames:
+    """The columns leadscore's audit kept, as each anchor reads them: encoded numbers (the
+    regression), and a DataFrame with categories as pandas categories (the tree learners)."""
+
+    def __init__(self, encoder: LeadEncoder, fold: Fold) -> None:
+        self.encoder = encoder
+        self.fold = fold
+        self.train_matrix = encoder.transform(fold.train)
+        self.test_matrix = encoder.transform(fold.test)
+        self.categorical = [f.name for f in encoder.features if f.kind == "categorical"]
+        self.train_frame, self.test_frame = self._frames()
+
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Categories as text (missing as a category of its own), the rest as encoded numbers;
+        both frames share each column's categories."""
+        frames = []
+        for matrix in (self.train_matrix, self.test_matrix):
+            frame = pd.DataFrame(matrix, columns=self.encoder.feature_names)
+            for feature in self.encoder.features:
+                if feature.kind == "categorical":
+                    labels = [feature.category_label(code) for code in frame[feature.name]]
+                    frame[feature.name] = ["(missing)" if v is None else v for v in labels]
+            frames.append(frame)
+        for column in self.categorical:
+            values = sorted(set(frames[0][column]) | set(frames[1][column]))
+            for frame in frames:
+                frame[column] = pd.Categorical(frame[column], categories=values)
+        return frames[0], frames[1]
+
+
+def logistic_regression(features: FeatureFrames) -> np.ndarray:
+    """One-hot categories (rare ones pooled), scaled numbers with median imputation."""
+    categorical = features.encoder.categorical_indices
+    other = [i for i in range(len(features.encoder.features)) if i not in set(categorical)]
+    columns = ColumnTransformer(
+        [
+            (
+                "categories",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value=-1.0),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=5),
+                ),
+                categorical,
+            ),
+            (
+                "numbers",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                other,
+            ),
+        ]
+    )
+    model = make_pipeline(columns, LogisticRegression(max_iter=2000))
+    model.fit(features.train_matrix, features.fold.y_train)
+    return model.predict_proba(features.test_matrix)[:, 1]
+
+
+def lightgbm_default(features: FeatureFrames) -> np.ndarray:
+    import lightgbm as lgb
+
+    model = lgb.LGBMClassifier(verbose=-1, random_state=0)
+    model.fit(features.train_frame, features.fold.y_train)
+    return model.predict_proba(features.test_frame)[:, 1]
+
+
+def catboost_default(features: FeatureFrames) -> np.ndarray:
+    from catboost import CatBoostClassifier
+
+    model = CatBoostClassifier(verbose=0, random_seed=0)
+    as_text = {column: str for column in features.categorical}
+    model.fit(
+        features.train_frame.astype(as_text),
+        features.fold.y_train,
+        cat_features=features.categorical,
+    )
+    return model.predict_proba(features.test_frame.astype(as_text))[:, 1]
+
+
+def flaml_automl(features: FeatureFrames, budget: float) -> np.ndarray:
     from flaml import AutoML
 
+    logging.getLogger("flaml").setLevel(logging.ERROR)
     automl = AutoML()
-    started = time.perf_counter()
     automl.fit(
-        _flaml_frame(fold.train, columns),
-        fold.y_train,
+        features.train_frame,
+        features.fold.y_train,
         task="classification",
         metric="log_loss",
         time_budget=budget,
         seed=0,
         verbose=0,
     )
-    seconds = time.perf_counter() - started
-    return automl.predict_proba(_flaml_frame(fold.test, columns))[:, 1], seconds
-
-
-def _flaml_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = frame[columns].copy()
-    for column in columns:
-        if not pd.api.types.is_numeric_dtype(out[column]):
-            out[column] = out[column].astype("object").astype("category")
-    return out.reset_index(drop=True)
+    return automl.predict_proba(features.test_frame)[:, 1]
 
 
 def _add(scored: Scored, fold: Fold, probability: np.ndarray, seconds: float) -> None:
@@ -210,23 +316,37 @@ def _row(name: str, model: str, scored: Scored, base_rate: float) -> dict:
         "model": model,
         **metrics,
         "seconds": float(np.mean(scored.seconds)),
-        "signal": "usable" if signal.usable else "NO USABLE SIGNAL",
+        "usable": signal.usable,
     }
 
 
-def print_table(rows: list[dict]) -> None:
-    header = (
-        "| data set | model | ROC AUC | PR AUC | log loss | Brier | ECE | lift@10 % "
-        "| train s | signal |"
-    )
-    print(header)
-    print("|" + "---|" * 10)
+def print_table(rows: list[dict], header: bool = True) -> None:
+    if header:
+        print(
+            "| data set | model | ROC AUC | log loss | ECE | PR AUC | lift@10 % | fit s | signal |"
+        )
+        print("|" + "---|" * 9)
     for r in rows:
         print(
-            f"| {r['data set']} | {r['model']} | {r['roc_auc']:.4f} | {r['pr_auc']:.4f} | "
-            f"{r['log_loss']:.4f} | {r['brier']:.4f} | {r['ece']:.4f} | {r['lift_at_10']:.2f} | "
-            f"{r['seconds']:.1f} | {r['signal']} |"
+            f"| {r['data set']} | {r['model']} | {r['roc_auc']:.4f} | {r['log_loss']:.4f} | "
+            f"{r['ece']:.4f} | {r['pr_auc']:.4f} | {r['lift_at_10']:.2f} | {r['seconds']:.1f} | "
+            f"{'usable' if r['usable'] else 'NO USABLE SIGNAL'} |",
+            flush=True,
         )
+
+
+def print_verdicts(rows: list[dict]) -> None:
+    """Per data set with signal: leadscore's log loss and ROC AUC against the best anchor's."""
+    print("| data set | leadscore log loss - best anchor's | best anchor's ROC AUC - leadscore's |")
+    print("|---|---|---|")
+    for name in dict.fromkeys(r["data set"] for r in rows):
+        mine = next(r for r in rows if r["data set"] == name and r["model"] == "leadscore")
+        anchors = [r for r in rows if r["data set"] == name and r["model"] in ANCHORS]
+        if not mine["usable"] or not anchors:
+            continue
+        loss = mine["log_loss"] - min(r["log_loss"] for r in anchors)
+        auc = max(r["roc_auc"] for r in anchors) - mine["roc_auc"]
+        print(f"| {name} | {loss:+.4f} | {auc:+.4f} |")
 
 
 if __name__ == "__main__":

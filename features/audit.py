@@ -20,6 +20,8 @@ website, budget approved) show at most one of these.
 Quality findings are reported and only excluded when the column cannot carry information:
 empty and constant columns, identifier-like columns. Near-constant columns, duplicated rows,
 values that look like a "missing" sentinel and outcome-dependent missingness are reported only.
+So is an outcome rate that drifts along the rows of an export with no created-at column and no
+declared order: exports are often sorted by creation, and a random split then hides the drift.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, rankdata
+from scipy.stats import binom, chi2_contingency, rankdata
 from sklearn.model_selection import StratifiedKFold
 
 from features.contract import LeadContract
@@ -54,7 +56,11 @@ DECISIVE_MIN_LEADS = 20
 DECISIVE_SURPRISE = 1e-6
 NEAR_CONSTANT_SHARE = 0.99
 NUMERIC_BINS = 20
+ORDER_STRETCHES = 10
+ORDER_DRIFT_SURPRISE = 1e-6
+ORDER_DRIFT_SHARE = 0.25
 LEAK_REASON = "likely filled in after the outcome"
+ORDER_DRIFT_REASON = "outcome rate drifts along the rows"
 
 POST_HANDOFF_NAMES = re.compile(
     r"^(?:(?:lead|deal|opportunity|opp|sales|crm|call|current|final|rep)\s)?"
@@ -126,8 +132,9 @@ def audit_export(
     keep = tuple(dict.fromkeys(keep))
     columns = [c for c in frame.columns if c not in contract.excluded_columns]
     _check_keep(keep, columns)
+    findings = [] if contract.time or contract.order else _order_drift(np.asarray(y))
     frame, y = _sample(frame[columns], np.asarray(y))
-    findings = _duplicate_rows(frame)
+    findings.extend(_duplicate_rows(frame))
     signs: dict[str, _ColumnSigns] = {}
     for column in columns:
         text = canonical_text_series(frame[column])
@@ -150,6 +157,8 @@ def audit_export(
             log.warning(
                 "audit excludes %s: %s (%s)", finding.column, finding.reason, finding.evidence
             )
+        elif finding.reason == ORDER_DRIFT_REASON:
+            log.warning("audit: %s: %s", finding.reason, finding.evidence)
     return result
 
 
@@ -178,6 +187,36 @@ def _codes(text: pd.Series, series: pd.Series, declared_kind: str | None) -> np.
         bins = pd.qcut(ranks, NUMERIC_BINS, labels=False, duplicates="drop")
         return bins.fillna(-1).to_numpy(int)
     return pd.factorize(text, use_na_sentinel=True)[0]
+
+
+def _order_drift(y: np.ndarray) -> list[Finding]:
+    """A finding when the won share differs across ten stretches of rows beyond chance and moves
+    from the first fifth of the rows to the last by a quarter of the smaller class's share."""
+    if len(y) < 10 * ORDER_STRETCHES:
+        return []
+    stretches = np.array_split(y, ORDER_STRETCHES)
+    won = np.array([part.sum() for part in stretches])
+    table = np.vstack([won, [len(part) for part in stretches] - won])
+    surprise = float(chi2_contingency(table)[1])
+    fifth = len(y) // 5
+    first, last = float(y[:fifth].mean()), float(y[-fifth:].mean())
+    base = float(y.mean())
+    if surprise >= ORDER_DRIFT_SURPRISE or abs(last - first) < ORDER_DRIFT_SHARE * min(
+        base, 1 - base
+    ):
+        return []
+    return [
+        Finding(
+            None,
+            ORDER_DRIFT_REASON,
+            f"{first:.0%} of leads won in the first fifth of the rows, {last:.0%} in the last "
+            f"(chance of such differences along the rows: {surprise:.0e}); with no created-at "
+            "column the split is random, which hides drift: if the rows follow creation, say "
+            'so with order = "file" in the contract (order = "id" if the ids do), or give '
+            "--time COLUMN",
+            excluded=False,
+        )
+    ]
 
 
 def _duplicate_rows(frame: pd.DataFrame) -> list[Finding]:

@@ -14,6 +14,9 @@ from typing import Any
 from features.errors import ContractError
 
 KINDS = ("categorical", "numeric", "boolean", "datetime")
+# Without a created-at column, how the leads are ordered in time: by their row in the file, or by
+# increasing id. The split then holds out the newest leads, as it does with a created-at column.
+ORDERS = ("file", "id")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class LeadContract:
     open: tuple[str, ...] = ()
     id: str | None = None
     time: str | None = None
+    order: str | None = None
     value: str | None = None
     loss_reason: str | None = None
     drop: tuple[str, ...] = ()
@@ -93,6 +97,13 @@ class LeadContract:
                 raise ContractError(
                     f"kind of column '{column}' is '{kind}'; use one of: {', '.join(KINDS)}"
                 )
+        if self.order is not None and self.order not in ORDERS:
+            raise ContractError(
+                f"order is '{self.order}'; use \"file\" (the rows are in the order the leads "
+                'were created) or "id" (ids increase as leads are created)'
+            )
+        if self.order == "id" and not self.id:
+            raise ContractError('order = "id" needs the id column: give id = "COLUMN" too')
 
     @property
     def excluded_columns(self) -> set[str]:

@@ -1,6 +1,6 @@
 """A trained model held against an export: how its tiers and probabilities hold up per segment,
 which stalled leads it rates high, and how it treats the fields named leaky. DataFrames in,
-DataFrames out. (Which leads it never trained on, and a refit with the leaky fields, are
+DataFrames out. (Which leads it was judged on, and a refit with the leaky fields, are
 training's: `train.evaluate.held_out`, `train.evaluate.leakage`.)"""
 
 from __future__ import annotations

@@ -1,44 +1,116 @@
-"""Turning the booster's raw score into a probability that means what it says.
+"""Turning a learner's raw score into a probability that means what it says.
 
-Fitted on leads the booster did not train on. Isotonic and sigmoid (Platt) are both tried; the
-one with the lower log loss in a 2-fold cross-check on those leads is kept. The fitted mapping is
-stored as numbers, so scoring is a lookup, not a scikit-learn call.
+Fitted on raw scores of leads the scoring learner did not train on. Sigmoid (Platt) is the
+default; isotonic replaces it only when it has a lower log loss over five folds of those leads by
+more than twice the noise of that difference (its dozens of steps follow the particular leads
+more than two numbers do, and break more easily when the scores shift). Isotonic steps hold at
+least `MIN_PER_CLASS` won and lost leads each, so no step can promise 0 % or 100 % from a handful
+of leads (which would pin many leads to the probability floor). When the leads are ordered in
+time, newer ones weigh more (`recency_weights`), so a drifting conversion rate is calibrated
+closer to where it is now. The fitted mapping is stored as numbers, so scoring is a lookup, not a
+scikit-learn call.
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
 from serve.model.calibrator import Calibrator
 
+log = logging.getLogger(__name__)
 
-def fit_calibrator(raw_score: np.ndarray, y: np.ndarray, method: str = "auto") -> Calibrator:
-    """Fit the given method, or with 'auto' the one with lower held-out log loss."""
+MIN_PER_CLASS = 10
+CHECK_FOLDS = 5
+NOISE_MULTIPLE = 2.0
+OLDEST_WEIGHT, NEWEST_WEIGHT = 0.25, 1.75
+
+
+def recency_weights(order: np.ndarray) -> np.ndarray:
+    """A weight per lead rising linearly with its rank in time, from OLDEST_WEIGHT to
+    NEWEST_WEIGHT (mean 1): newer leads count more, without resting on the newest few alone."""
+    rank = np.argsort(np.argsort(order, kind="stable"), kind="stable")
+    return OLDEST_WEIGHT + (NEWEST_WEIGHT - OLDEST_WEIGHT) * rank / max(len(order) - 1, 1)
+
+
+def fit_calibrator(
+    raw_score: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    method: str = "auto",
+) -> Calibrator:
+    """Fit the given method, or with 'auto' sigmoid unless isotonic is clearly better."""
+    weights = np.ones(len(y)) if weights is None else weights
     if method == "auto":
-        method = min(("isotonic", "sigmoid"), key=lambda m: _cross_checked_loss(raw_score, y, m))
-    return _fit(raw_score, y, method)
+        method = "isotonic" if _isotonic_clearly_better(raw_score, y, weights) else "sigmoid"
+    return _fit(raw_score, y, weights, method)
 
 
-def _fit(raw_score: np.ndarray, y: np.ndarray, method: str) -> Calibrator:
+def _fit(raw_score: np.ndarray, y: np.ndarray, weights: np.ndarray, method: str) -> Calibrator:
     if method == "isotonic":
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_score, y)
-        return Calibrator("isotonic", tuple(iso.X_thresholds_), tuple(iso.y_thresholds_))
-    platt = LogisticRegression(C=1e6).fit(raw_score.reshape(-1, 1), y)
+        return _pooled_isotonic(raw_score, y, weights)
+    platt = LogisticRegression(C=1e6).fit(raw_score.reshape(-1, 1), y, sample_weight=weights)
     return Calibrator(
         "sigmoid", slope=float(platt.coef_[0, 0]), intercept=float(platt.intercept_[0])
     )
 
 
-def _cross_checked_loss(raw_score: np.ndarray, y: np.ndarray, method: str) -> float:
-    folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)
-    losses = []
+def _pooled_isotonic(raw_score: np.ndarray, y: np.ndarray, weights: np.ndarray) -> Calibrator:
+    """Isotonic regression, then neighbouring steps pooled from the lowest score up until each
+    holds at least MIN_PER_CLASS won and lost leads (pooled steps of a rising curve still
+    rise). Each step is stored by its lowest and highest raw score."""
+    values, inverse = np.unique(raw_score, return_inverse=True)
+    counts = np.bincount(inverse).astype(float)
+    won = np.bincount(inverse, weights=y.astype(float))
+    weight = np.bincount(inverse, weights=weights)
+    weighted_won = np.bincount(inverse, weights=weights * y)
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit_transform(
+        values, weighted_won / weight, sample_weight=weight
+    )
+    starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+    bounds: list[tuple[int, int]] = []
+    open_start, leads, wins = 0, 0.0, 0.0
+    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(values)], strict=True):
+        leads, wins = leads + counts[start:end].sum(), wins + won[start:end].sum()
+        if min(wins, leads - wins) >= MIN_PER_CLASS:
+            bounds.append((open_start, end))
+            open_start, leads, wins = end, 0.0, 0.0
+    if open_start < len(values):  # the top leftover joins the step below it
+        first = bounds.pop()[0] if bounds else 0
+        bounds.append((first, len(values)))
+    x, probability = [], []
+    for start, end in bounds:
+        rate = float(weighted_won[start:end].sum() / weight[start:end].sum())
+        x.extend([float(values[start]), float(values[end - 1])])
+        probability.extend([rate, rate])
+    return Calibrator("isotonic", tuple(x), tuple(probability))
+
+
+def _isotonic_clearly_better(raw_score: np.ndarray, y: np.ndarray, weights: np.ndarray) -> bool:
+    """Whether isotonic's cross-checked log loss is lower than sigmoid's by more than
+    NOISE_MULTIPLE standard errors of the paired, per-lead difference."""
+    difference = _cross_checked_losses(raw_score, y, weights, "isotonic") - _cross_checked_losses(
+        raw_score, y, weights, "sigmoid"
+    )
+    mean = float(np.average(difference, weights=weights))
+    noise = float(difference.std() / np.sqrt(len(difference)))
+    log.info("calibration: isotonic minus sigmoid log loss %.5f (noise %.5f)", mean, noise)
+    return mean < -NOISE_MULTIPLE * noise
+
+
+def _cross_checked_losses(
+    raw_score: np.ndarray, y: np.ndarray, weights: np.ndarray, method: str
+) -> np.ndarray:
+    """Each lead's log loss under the method fitted on the other folds."""
+    losses = np.empty(len(y))
+    folds = StratifiedKFold(n_splits=CHECK_FOLDS, shuffle=True, random_state=0)
     for fit_rows, check_rows in folds.split(raw_score, y):
-        calibrator = _fit(raw_score[fit_rows], y[fit_rows], method)
-        losses.append(
-            log_loss(y[check_rows], calibrator.apply(raw_score[check_rows]), labels=[0, 1])
-        )
-    return float(np.mean(losses))
+        calibrator = _fit(raw_score[fit_rows], y[fit_rows], weights[fit_rows], method)
+        probability = calibrator.apply(raw_score[check_rows])
+        won = y[check_rows] == 1
+        losses[check_rows] = -np.where(won, np.log(probability), np.log1p(-probability))
+    return losses

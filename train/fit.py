@@ -1,22 +1,23 @@
-"""Fitting the lead model (LightGBM with early stopping, then calibration) and the baseline."""
+"""Fitting the LightGBM candidate: early stopping on the mean log loss of the validation folds,
+then one booster on all the leads with the number of trees scaled for the larger data.
+
+With five folds every lead is held out once, so no decision rests on one small slice and the
+raw scores of held-out leads cover every lead (what blending and calibration learn from). With
+one fold (large exports), the booster stopped on it is kept as it is: refitting it would cost a
+second fit of the whole export for little gain.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.encoder import LeadEncoder
-from serve.model.calibrator import Calibrator
-from train.calibration import fit_calibrator
+from serve.model.learners import TreeLearner
 from train.split import Split
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,10 @@ DEFAULT_PARAMS = {
 }
 MAX_ROUNDS = 2000
 EARLY_STOPPING_ROUNDS = 50
-CROSS_FIT_FOLDS = 5
-CROSS_FIT_MAX_ROWS = 100_000
-# The baseline is a yardstick, not the model: a random sample this large estimates its
-# coefficients well, and keeps its fit from dominating training on millions of leads.
-BASELINE_MAX_ROWS = 200_000
+# Early stopping on weak signal can stop after a handful of trees, whose scores barely separate
+# leads; this many trees at the default learning rate still learn little noise. The held-out
+# scores come from as many trees as the booster kept, so calibration sees what it will score.
+MIN_TREES = 20
 
 
 def default_params(rows: int) -> dict:
@@ -66,149 +66,90 @@ def default_params(rows: int) -> dict:
     return {**DEFAULT_PARAMS, **size, **threads}
 
 
-@dataclass
-class FittedBooster:
-    """The booster, its calibrator, and the raw scores of leads the scoring booster(s) did not
-    train on (what the calibrator and the tier cut-offs were fitted on)."""
+@dataclass(frozen=True)
+class TreeRecipe:
+    """How to fit the same booster on other leads: the settings, and the number of trees early
+    stopping chose for boosters that trained on `fit_rows` leads (scaled with the leads)."""
 
-    booster: lgb.Booster
-    calibrator: Calibrator
-    validation_raw: np.ndarray
+    params: dict[str, Any]
+    best_rounds: int
+    fit_rows: float
+
+    def rounds_for(self, rows: int) -> int:
+        return max(1, round(self.best_rounds * rows / self.fit_rows))
 
 
-def fit_booster(
+@dataclass(frozen=True)
+class FittedTrees:
+    """The booster, its recipe, and each lead's raw score by a booster that did not train on
+    it (NaN for leads no fold held out)."""
+
+    learner: TreeLearner
+    recipe: TreeRecipe
+    held_out_raw: np.ndarray
+
+
+def fit_trees(
     matrix: np.ndarray,
     y: np.ndarray,
     encoder: LeadEncoder,
-    inner: Split,
+    folds: list[Split],
     params: dict | None = None,
-) -> FittedBooster:
-    """Fit LightGBM with early stopping and calibrate it on leads it did not train on.
-
-    With a time order, the newest slice (`inner.evaluate`) is what early stopping watches and
-    calibration learns from: it is closest to the leads the model will score. Without one (below
-    100,000 leads), every lead is held out once instead (cross-fitting): five boosters, each
-    stopped early on its held-out fifth, give held-out raw scores for all leads to calibrate on,
-    and the booster that is kept learns from all leads, with the five's average number of trees
-    scaled for the quarter more data it sees."""
+) -> FittedTrees:
+    """Early stopping on the folds' mean log loss, then the booster kept (see the module)."""
     settings = {**default_params(len(y)), **(params or {})}
-    if inner.by_time or len(y) > CROSS_FIT_MAX_ROWS:
-        return _fit_on_newest(matrix, y, encoder, inner, settings)
-    return _cross_fit(matrix, y, encoder, settings)
-
-
-def _fit_on_newest(
-    matrix: np.ndarray, y: np.ndarray, encoder: LeadEncoder, inner: Split, settings: dict
-) -> FittedBooster:
-    booster = _early_stopped(matrix, y, inner.train, inner.evaluate, encoder, settings)
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
-    raw = np.asarray(booster.predict(matrix[inner.evaluate], raw_score=True))
-    return FittedBooster(booster, fit_calibrator(raw, y[inner.evaluate]), raw)
-
-
-def _cross_fit(
-    matrix: np.ndarray, y: np.ndarray, encoder: LeadEncoder, settings: dict
-) -> FittedBooster:
-    raw = np.empty(len(y))
-    trees = []
-    folds = StratifiedKFold(n_splits=CROSS_FIT_FOLDS, shuffle=True, random_state=0)
-    for fit_rows, held_rows in folds.split(matrix, y):
-        booster = _early_stopped(matrix, y, fit_rows, held_rows, encoder, settings)
-        raw[held_rows] = np.asarray(
-            booster.predict(matrix[held_rows], raw_score=True, num_iteration=booster.best_iteration)
+    result = cross_validate(matrix, y, encoder, folds, settings)
+    boosters = result["cvbooster"].boosters
+    stopped = int(result["cvbooster"].best_iteration)
+    best = min(max(MIN_TREES, stopped), boosters[0].current_iteration())
+    held_out = np.full(len(y), np.nan)
+    for fold, booster in zip(folds, boosters, strict=True):
+        held_out[fold.evaluate] = booster.predict(
+            matrix[fold.evaluate], raw_score=True, num_iteration=best
         )
-        trees.append(booster.best_iteration)
-    rounds = max(1, round(np.mean(trees) * CROSS_FIT_FOLDS / (CROSS_FIT_FOLDS - 1)))
-    final = lgb.train(settings, lgb.Dataset(matrix, y, **_dataset_args(encoder)), rounds)
-    final.free_dataset()
-    log.info("cross-fitted boosters stopped at %s trees; %d trees on all leads", trees, rounds)
-    return FittedBooster(final, fit_calibrator(raw, y), raw)
+    recipe = TreeRecipe(settings, best, float(np.mean([len(f.train) for f in folds])))
+    if len(folds) == 1:
+        kept = lgb.Booster(model_str=boosters[0].model_to_string(num_iteration=best))
+        log.info("booster stopped at %d trees on %d leads", best, len(folds[0].train))
+        return FittedTrees(TreeLearner(kept), recipe, held_out)
+    log.info("boosters of %d folds stopped at %d trees (%d kept)", len(folds), stopped, best)
+    return FittedTrees(refit_trees(matrix, y, encoder, recipe), recipe, held_out)
 
 
-def early_stopping_sets(
-    matrix: np.ndarray,
-    y: np.ndarray,
-    fit_rows: np.ndarray,
-    validation_rows: np.ndarray,
-    encoder: LeadEncoder,
-    keep_raw_data: bool = False,
-) -> tuple[lgb.Dataset, lgb.Dataset]:
-    """The leads to fit on, and the validation leads early stopping watches, binned alike.
-    `keep_raw_data` lets the pair be trained on again with other settings."""
-    args = _dataset_args(encoder, keep_raw_data)
-    train_set = lgb.Dataset(matrix[fit_rows], y[fit_rows], **args)
-    valid_set = lgb.Dataset(
-        matrix[validation_rows], y[validation_rows], reference=train_set, **args
-    )
-    return train_set, valid_set
-
-
-def train_early_stopped(
-    settings: dict, train_set: lgb.Dataset, valid_set: lgb.Dataset
-) -> lgb.Booster:
-    """Boost until the validation log loss has not improved for EARLY_STOPPING_ROUNDS trees."""
-    return lgb.train(
-        settings,
-        train_set,
-        num_boost_round=MAX_ROUNDS,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-    )
-
-
-def _early_stopped(
-    matrix: np.ndarray,
-    y: np.ndarray,
-    fit_rows: np.ndarray,
-    validation_rows: np.ndarray,
-    encoder: LeadEncoder,
-    settings: dict,
-) -> lgb.Booster:
-    sets = early_stopping_sets(matrix, y, fit_rows, validation_rows, encoder)
-    booster = train_early_stopped(settings, *sets)
+def refit_trees(
+    matrix: np.ndarray, y: np.ndarray, encoder: LeadEncoder, recipe: TreeRecipe
+) -> TreeLearner:
+    """The recipe's booster on these leads, with its number of trees scaled to them."""
+    rounds = recipe.rounds_for(len(y))
+    booster = lgb.train(recipe.params, lgb.Dataset(matrix, y, **dataset_args(encoder)), rounds)
     booster.free_dataset()
-    log.info("booster stopped at %d trees", booster.best_iteration)
-    return booster
+    log.info("booster of %d trees fitted on %d leads", rounds, len(y))
+    return TreeLearner(booster)
 
 
-def _dataset_args(encoder: LeadEncoder, keep_raw_data: bool = False) -> dict:
+def cross_validate(
+    matrix: np.ndarray,
+    y: np.ndarray,
+    encoder: LeadEncoder,
+    folds: list[Split],
+    settings: dict,
+    keep_boosters: bool = True,
+) -> dict[str, Any]:
+    """Boost on every fold at once until the folds' mean validation log loss has not improved
+    for EARLY_STOPPING_ROUNDS trees (LightGBM's `cv`)."""
+    return lgb.cv(
+        settings,
+        lgb.Dataset(matrix, y, **dataset_args(encoder)),
+        num_boost_round=MAX_ROUNDS,
+        folds=[(fold.train, fold.evaluate) for fold in folds],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        return_cvbooster=keep_boosters,
+    )
+
+
+def dataset_args(encoder: LeadEncoder) -> dict:
     return {
         "feature_name": encoder.feature_names,
         "categorical_feature": encoder.categorical_indices,
-        "free_raw_data": not keep_raw_data,
+        "free_raw_data": True,
     }
-
-
-def fit_baseline(
-    matrix: np.ndarray, y: np.ndarray, encoder: LeadEncoder, max_rows: int = BASELINE_MAX_ROWS
-) -> Pipeline:
-    """Logistic regression on the same encoded columns: one-hot categories, scaled numbers;
-    fitted on a random sample of `max_rows` leads when there are more."""
-    if len(y) > max_rows:
-        log.info("baseline fitted on a random sample of %d of %d leads", max_rows, len(y))
-        rows = np.sort(np.random.default_rng(0).choice(len(y), max_rows, replace=False))
-        matrix, y = matrix[rows], y[rows]
-    categorical = encoder.categorical_indices
-    other = [i for i in range(matrix.shape[1]) if i not in set(categorical)]
-    columns = ColumnTransformer(
-        [
-            (
-                "categories",
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value=-1.0),
-                    OneHotEncoder(handle_unknown="ignore", min_frequency=5),
-                ),
-                categorical,
-            ),
-            (
-                "numbers",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                    StandardScaler(),
-                ),
-                other,
-            ),
-        ]
-    )
-    baseline = make_pipeline(columns, LogisticRegression(max_iter=2000, C=1.0))
-    return baseline.fit(matrix, y)

@@ -1,6 +1,6 @@
-"""What a trained model carries besides its parameters: its evaluation, what it was trained on,
-its drift reference and its default deal value. It is stored inside the artifact as JSON, so
-serving reads it without this package."""
+"""What a trained model carries besides its parameters: its evaluation (and which model the
+figures are for), what it was trained on, its drift reference and its default deal value. It is
+stored inside the artifact as JSON, so serving reads it without this package."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from features.joins import JOINED_COLUMNS_KEY
 from features.labels import LabeledLeads
 from serve.model.deal_value import DEFAULT_KEY
 from serve.model.drift import profile
+from serve.model.lead_model import LeadModel
 from train.evaluate.holdout import Evaluation
 from train.learn import LearnedModel
 from train.results import ClassCounts, RowCounts
@@ -22,35 +23,55 @@ from train.split import Split
 
 
 def model_metadata(
-    learned: LearnedModel, evaluation: Evaluation, data: TrainingData, outer: Split, rows: RowCounts
+    learned: LearnedModel,
+    model: LeadModel,
+    evaluation: Evaluation,
+    data: TrainingData,
+    outer: Split,
+    rows: RowCounts,
 ) -> dict[str, Any]:
-    """The evaluation, what the model was trained on (content fingerprint and newest training
-    lead, so a retrain compares on leads it never saw) and its drift reference."""
-    leads, model = data.leads, learned.model
-    train_frame, y_train = leads.frame.iloc[outer.train], leads.y[outer.train]
-    train_matrix = model.encoder.transform(train_frame)
+    """The metadata of `model`, refitted on every labeled lead: the evaluation of `learned`
+    (the same recipe without the evaluation leads) and which model that is, what the model
+    learnt from (content fingerprint and newest lead, so a retrain compares on leads it never
+    saw: all of them here) and its drift reference."""
+    leads = data.leads
+    matrix = model.encoder.transform(leads.frame)
     metadata: dict[str, Any] = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_sha256": data.file_sha256,
         "data_fingerprint": data.fingerprint,
-        "trained_through": newest_lead(leads, outer.train),
+        "trained_through": newest_lead(leads, np.arange(len(leads.y))),
+        "trained_on": len(leads.y),
         "metrics": evaluation.metrics,
         "baseline_metrics": evaluation.baseline_metrics,
+        "metrics_for": metrics_scope(outer, rows),
+        "learner": model.learner.describe(),
+        "candidates": learned.choice.to_dict(),
         "rows": rows.to_json(),
         "features": model.encoder.feature_names,
-        "trees": model.booster.num_trees(),
+        "trees": model.learner.trees,
         "usable_signal": evaluation.signal.usable,
         "leaky_columns": learned.audit.excluded_as_leaks,
         "drift_profile": profile(
-            model.encoder, train_matrix, model.probabilities(train_matrix), float(y_train.mean())
+            model.encoder, matrix, model.probabilities(matrix), float(leads.y.mean())
         ),
     }
     if data.joins:  # scoring joins the same tables and must name their columns alike
         metadata[JOINED_COLUMNS_KEY] = {join.table: join.columns for join in data.joins}
     value_column = model.contract.value
     if value_column:
-        metadata[DEFAULT_KEY] = default_deal_value(train_frame[value_column], y_train)
+        metadata[DEFAULT_KEY] = default_deal_value(leads.frame[value_column], leads.y)
     return metadata
+
+
+def metrics_scope(outer: Split, rows: RowCounts) -> str:
+    """Which model the evaluation figures are for, in words."""
+    held = "newest" if outer.by_time else "randomly held-out"
+    return (
+        f"the same recipe fitted on {rows.train.total:,} labeled leads without the "
+        f"{rows.evaluate.total:,} {held} ones it was evaluated on; the registered model is "
+        f"that recipe refitted on all {rows.train.total + rows.evaluate.total:,} labeled leads"
+    )
 
 
 def row_counts(leads: LabeledLeads, train: np.ndarray, evaluate: np.ndarray) -> RowCounts:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from features.contract import LeadContract
@@ -22,15 +23,15 @@ from serve.model.tracking import configure_tracking
 from train.evaluate.gate import Decision, decide_champion
 from train.evaluate.holdout import Evaluation, evaluate_holdout
 from train.job_options import JobOptions, TrainingOptions
-from train.learn import LearnedModel, TierRule, learn_lead_model
-from train.model_metadata import model_metadata, row_counts
+from train.learn import LearnedModel, TierRule, learn_lead_model, refit_lead_model
+from train.model_metadata import metrics_scope, model_metadata, row_counts
 from train.registry.experiment import use_experiment
 from train.registry.run_log import log_decision, log_report, log_training
 from train.registry.versions import RegisteredVersion, log_and_register
 from train.report.html_report import report_paths, write_report
 from train.results import ReportFiles, RowCounts, TrainingResult, TrainingSummary
 from train.sources import TrainingData, read_training_data
-from train.split import Split, split_rows
+from train.split import Split, lead_order, split_name, split_rows
 from train.tier_cutoffs import weekly_lead_volume
 
 Progress = Callable[[str], None]
@@ -41,17 +42,15 @@ DEFAULT_OPTIONS = TrainingOptions()
 @dataclass
 class Candidate:
     """A model learnt and evaluated but not yet logged: what both training and retraining
-    register."""
+    register. `learned` is the model evaluated (it never saw the evaluation leads); `model`,
+    the one registered, is the same recipe refitted on every labeled lead."""
 
     data: TrainingData
     learned: LearnedModel
+    model: LeadModel
     outer: Split
     summary: TrainingSummary
     started: float
-
-    @property
-    def model(self) -> LeadModel:
-        return self.learned.model
 
     @property
     def evaluation(self) -> Evaluation:
@@ -106,25 +105,33 @@ def learn_candidate(
     progress: Progress,
     started: float,
 ) -> Candidate:
-    """Split, audit, fit and evaluate on the newest leads; the model carries its metadata."""
+    """Split, audit, fit and evaluate on the newest leads, then refit the same recipe on every
+    labeled lead for serving; the served model carries its metadata."""
     leads = data.leads
     tier_rule = _tier_rule(options, data, contract)
     progress("auditing and fitting the model")
-    outer = split_rows(leads.y, leads.created_at)
-    learned = _learn(leads, outer, contract, tier_rule, options, data.source)
+    order = lead_order(leads, contract)
+    outer = split_rows(leads.y, order)
+    learned = _learn(leads, order, outer, contract, tier_rule, options, data.source)
 
     progress("evaluating against the baseline")
+    evaluation_frame, evaluation_y = leads.frame.iloc[outer.evaluate], leads.y[outer.evaluate]
     evaluation = evaluate_holdout(
         learned.model,
+        learned.baseline,
         leads.frame.iloc[outer.train],
         leads.y[outer.train],
-        leads.frame.iloc[outer.evaluate],
-        leads.y[outer.evaluate],
+        evaluation_frame,
+        evaluation_y,
     )
+    progress("refitting on every labeled lead")
+    evaluation_order = None if order is None else order.iloc[outer.evaluate]
+    unseen = learned.candidate_scores(evaluation_frame, evaluation_y, evaluation_order)
+    model = refit_lead_model(learned, leads.frame, leads.y, unseen, tier_rule)
     rows = row_counts(leads, outer.train, outer.evaluate)
-    learned.model.metadata = model_metadata(learned, evaluation, data, outer, rows)
-    summary = _summary(options, learned, evaluation, data, tier_rule, outer, rows)
-    return Candidate(data, learned, outer, summary, started)
+    model.metadata = model_metadata(learned, model, evaluation, data, outer, rows)
+    summary = _summary(options, learned, model, evaluation, data, tier_rule, outer, rows)
+    return Candidate(data, learned, model, outer, summary, started)
 
 
 def register_candidate(
@@ -168,7 +175,8 @@ def training_result(
         decision=decision,
         summary=candidate.summary,
         report=report,
-        trees=model.booster.num_trees(),
+        learner=model.learner.describe(),
+        trees=model.learner.trees,
         calibration=model.calibrator.method,
         seconds=round(time.perf_counter() - candidate.started, 2),
     )
@@ -176,17 +184,17 @@ def training_result(
 
 def _learn(
     leads: LabeledLeads,
+    order: pd.Series | None,
     outer: Split,
     contract: LeadContract,
     tier_rule: TierRule,
     options: TrainingOptions,
     source: str,
 ) -> LearnedModel:
-    train_times = None if leads.created_at is None else leads.created_at.iloc[outer.train]
     return learn_lead_model(
         leads.frame.iloc[outer.train],
         leads.y[outer.train],
-        train_times,
+        None if order is None else order.iloc[outer.train],
         contract,
         tier_rule,
         options.tune_seconds,
@@ -212,17 +220,20 @@ def _tier_rule(options: TrainingOptions, data: TrainingData, contract: LeadContr
 def _summary(
     options: TrainingOptions,
     learned: LearnedModel,
+    model: LeadModel,
     evaluation: Evaluation,
     data: TrainingData,
     tier_rule: TierRule,
     outer: Split,
     rows: RowCounts,
 ) -> TrainingSummary:
-    model = learned.model
     return TrainingSummary(
         model_name=options.model_name,
         rows=rows,
-        split="time" if outer.by_time else "stratified",
+        split=split_name(model.contract, outer),
+        metrics_for=metrics_scope(outer, rows),
+        learner=model.learner.describe(),
+        candidates=learned.choice,
         features=model.encoder.feature_names,
         audit=learned.audit,
         kept_columns=list(model.contract.keep),

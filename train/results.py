@@ -10,6 +10,7 @@ from typing import Any
 from features.audit import AuditResult
 from features.joins import JoinReport
 from serve.model.drift import DriftReport
+from train.candidates import CandidateChoice
 from train.evaluate.challenge import Comparison
 from train.evaluate.gate import Decision
 from train.evaluate.holdout import Evaluation
@@ -54,7 +55,10 @@ class TrainingSummary:
 
     model_name: str
     rows: RowCounts
-    split: str  # "time" (the newest leads judged the model) or "stratified"
+    split: str  # "time", "file order" or "id order" (the newest judged it), or "stratified"
+    metrics_for: str  # which model the evaluation figures are for
+    learner: str  # what the registered model scores with
+    candidates: CandidateChoice
     features: list[str]
     audit: AuditResult
     kept_columns: list[str]
@@ -81,7 +85,8 @@ class TrainingResult:
     decision: Decision
     summary: TrainingSummary
     report: ReportFiles
-    trees: int
+    learner: str
+    trees: int | None
     calibration: str
     seconds: float
 
@@ -102,7 +107,10 @@ class TrainingResult:
             "champion": self.champion,
             "metrics": evaluation.metrics,
             "baseline_metrics": evaluation.baseline_metrics,
+            "metrics_for": summary.metrics_for,
             "rows": summary.rows.to_json(),
+            "learner": self.learner,
+            "candidates": summary.candidates.to_dict(),
             "trees": self.trees,
             "calibration": self.calibration,
             "split": summary.split,

@@ -1,4 +1,5 @@
-"""Train/evaluation splits that do not let the future leak into the past."""
+"""Train/evaluation splits that do not let the future leak into the past, and the folds a
+model's early stopping, blending and calibration learn from."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from features.contract import LeadContract
+from features.labels import LabeledLeads
 
 log = logging.getLogger(__name__)
+
+FOLDS = 5
+# Up to this many leads every lead is held out once (five folds); above it one slice of a fifth
+# holds enough leads to stop and calibrate on, and five fits would cost too much.
+CROSS_FIT_MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -21,17 +30,51 @@ class Split:
     by_time: bool
 
 
+def lead_order(leads: LabeledLeads, contract: LeadContract) -> pd.Series | None:
+    """When each lead came, as far as the export says: its created-at time, else its row in the
+    file (`order = "file"`) or its id (`order = "id"`); None when nothing says."""
+    if leads.created_at is not None:
+        return leads.created_at
+    if contract.order == "file":
+        return pd.Series(np.arange(len(leads.y)), index=leads.frame.index)
+    if contract.order == "id" and contract.id:
+        return id_order(leads.frame[contract.id])
+    return None
+
+
+def id_order(ids: pd.Series) -> pd.Series:
+    """Ids as something that sorts the way they were handed out: numbers as numbers; text ids by
+    the number they end with when all have one ('L-99' before 'L-100'); else as text."""
+    numbers = pd.to_numeric(ids, errors="coerce")
+    if numbers.notna().all():
+        return numbers.astype(float)
+    text = ids.astype(str)
+    trailing = pd.to_numeric(text.str.extract(r"(\d+)\D*$")[0], errors="coerce")
+    if trailing.notna().all():
+        return trailing.astype(float)
+    return text.rank(method="first")
+
+
+def split_name(contract: LeadContract, split: Split) -> str:
+    """How the evaluation leads were chosen: "time", "file order", "id order" or "stratified"."""
+    if not split.by_time:
+        return "stratified"
+    return "time" if contract.time else f"{contract.order} order"
+
+
 def split_rows(
-    y: np.ndarray, created_at: pd.Series | None, evaluate_share: float = 0.2, seed: int = 0
+    y: np.ndarray, order: pd.Series | None, evaluate_share: float = 0.2, seed: int = 0
 ) -> Split:
-    """Oldest (1 - share) to train, newest share to evaluate; stratified when there is no time."""
-    if created_at is not None:
-        order = np.argsort(created_at.to_numpy(), kind="stable")
+    """Oldest (1 - share) to train, newest share to evaluate; stratified when nothing orders
+    the leads (`order`: created-at times, or any key that sorts the leads as they came)."""
+    if order is not None:
+        positions = np.argsort(order.to_numpy(), kind="stable")
         cut = int(round(len(y) * (1 - evaluate_share)))
-        return Split(order[:cut], order[cut:], by_time=True)
+        return Split(np.sort(positions[:cut]), np.sort(positions[cut:]), by_time=True)
     log.warning(
         "no created-at column in the contract: splitting at random (stratified), so the "
-        "evaluation does not show how the model ages; give --time COLUMN if the export has one"
+        "evaluation does not show how the model ages; give --time COLUMN if the export has one, "
+        'or order = "file" (or "id") in the contract if its rows (ids) follow creation'
     )
     return stratified_split(y, evaluate_share, seed)
 
@@ -43,3 +86,23 @@ def stratified_split(y: np.ndarray, evaluate_share: float = 0.2, seed: int = 0) 
         positions, test_size=evaluate_share, stratify=y, random_state=seed
     )
     return Split(np.sort(train), np.sort(evaluate), by_time=False)
+
+
+def validation_folds(
+    y: np.ndarray, order: pd.Series | None, max_rows: int = CROSS_FIT_MAX_ROWS
+) -> list[Split]:
+    """The folds a model is checked on while it learns. Up to `max_rows` leads, five folds that
+    hold every lead out once: consecutive stretches of time when the leads are ordered, random
+    and stratified otherwise, so that no decision rests on one small slice. Above, one fold:
+    the newest fifth (or a stratified fifth) held out."""
+    if len(y) > max_rows:
+        return [split_rows(y, order) if order is not None else stratified_split(y)]
+    if order is None:
+        splitter = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=0)
+        return [Split(fit, held, False) for fit, held in splitter.split(np.zeros(len(y)), y)]
+    positions = np.argsort(order.to_numpy(), kind="stable")
+    everything = np.arange(len(y))
+    return [
+        Split(np.setdiff1d(everything, block), np.sort(block), True)
+        for block in np.array_split(positions, FOLDS)
+    ]

@@ -205,7 +205,11 @@ class ModelInfo(BaseModel):
                     "id_field": "lead_id",
                     "value_field": "deal_value",
                     "default_deal_value": 18000.0,
-                    "trees": 128,
+                    "learner": "blend: 0.80 x LightGBM (274 trees) + 0.20 x logistic regression",
+                    "metrics_for": "the same recipe fitted on 7,392 labeled leads without the "
+                    "1,848 newest ones it was evaluated on; the registered model is that recipe "
+                    "refitted on all 9,240 labeled leads",
+                    "trees": 274,
                     "source": "registry",
                     "refused": {},
                 }
@@ -222,6 +226,10 @@ class ModelInfo(BaseModel):
     id_field: str | None
     value_field: str | None = Field(None, description="per-lead deal value field")
     default_deal_value: float | None = None
+    learner: str | None = Field(
+        None, description="what scores: LightGBM, the logistic regression, or a blend of both"
+    )
+    metrics_for: str | None = Field(None, description="which model `metrics` were measured for")
     trees: int | None = None
     source: str = Field(description="'registry', or 'cache' when the registry was unreachable")
     notice: str | None = Field(None, description="why the cached model serves")

@@ -1,11 +1,12 @@
 """Why a lead scored as it did, in the terms of the fields the CRM sent: the reasons the API
 returns with each score.
 
-LightGBM's exact contributions split each lead's raw score (log-odds, before calibration) into
-one additive effect per encoded column plus a base value; the encoder maps every input field to
-exactly one column, so each effect belongs to one field. The strongest few raising and lowering
-effects become the reasons shown to the sales rep. Nothing here depends on the API, so a
-notebook can call it on any encoded leads.
+The model's learner splits each lead's raw score (log-odds, before calibration) exactly into
+one additive effect per encoded column plus a base value: LightGBM's exact contributions, the
+logistic regression's per-field terms, or the same blend of both (see `serve.model.learners`).
+The encoder maps every input field to exactly one column, so each effect belongs to one field.
+The strongest few raising and lowering effects become the reasons shown to the sales rep.
+Nothing here depends on the API, so a notebook can call it on any encoded leads.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Reason(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """All field effects of one lead, and its strongest reasons: raising first, then lowering,
-    each strongest first. `base_value` plus every effect is the booster's raw score."""
+    each strongest first. `base_value` plus every effect is the learner's raw score."""
 
     base_value: float
     fields: Sequence[str]

@@ -35,7 +35,7 @@ def test_contributions_add_up_to_the_raw_score(fitted):
     frame, _, model = fitted
     contributions = reliance.contribution_frame(model, frame)
     assert list(contributions.columns) == [*model.encoder.feature_names, reliance.BASE_VALUE]
-    raw = model.booster.predict(model.encoder.transform(frame), raw_score=True)
+    raw = model.raw_scores(model.encoder.transform(frame))
     np.testing.assert_allclose(contributions.sum(axis=1), raw, atol=1e-9)
 
 

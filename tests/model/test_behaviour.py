@@ -41,5 +41,5 @@ def test_contributions_add_up_to_the_raw_score(use_trained_store):
     contributions = model.contributions(matrix)
     assert contributions.shape == (100, len(model.encoder.features) + 1)
     np.testing.assert_allclose(
-        contributions.sum(axis=1), model.booster.predict(matrix, raw_score=True), atol=1e-9
+        contributions.sum(axis=1), model.raw_scores(matrix), atol=1e-9
     )

@@ -39,7 +39,7 @@ def broken(model: LeadModel) -> LeadModel:
     """Loads fine, but its encoder gives the booster one column too few."""
     encoder = LeadEncoder(model.encoder.features[:-1], model.encoder.na_values)
     return LeadModel(
-        model.contract, encoder, model.booster, model.calibrator, model.tiers, model.metadata
+        model.contract, encoder, model.learner, model.calibrator, model.tiers, model.metadata
     )
 
 

@@ -28,7 +28,7 @@ def json_leads(n: int, seed: int) -> list[dict]:
 def test_effects_and_base_value_add_up_to_the_raw_score(model):
     leads = json_leads(200, seed=21)
     matrix = model.encoder.encode_records(leads)
-    raw = model.booster.predict(matrix, raw_score=True)
+    raw = model.raw_scores(matrix)
     explanations = explain(model, leads, matrix)
     assert set(explanations[0].effects) == set(model.encoder.feature_names)
     np.testing.assert_allclose([e.raw_score for e in explanations], raw, rtol=0, atol=1e-9)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
@@ -41,11 +42,16 @@ def write_leads(
     weak: bool = False,
     shift: bool = False,
     weak_share: float = 1.0,
+    years_later: int = 0,
 ):
     """Demo leads; `weak` shuffles the strongest columns across the oldest `weak_share` of the
     leads (their signal is gone there), `shift` moves every lead's web visits up (a drifted
-    column)."""
+    column), `years_later` moves their created-at times on (leads newer than a champion trained
+    on an export without it: the champion learnt from every lead of its export)."""
     frame = generate_leads(ROWS, seed)
+    frame["created_at"] = (
+        pd.to_datetime(frame["created_at"]) + pd.DateOffset(years=years_later)
+    ).dt.strftime("%Y-%m-%d %H:%M")
     rng = np.random.default_rng(seed)
     if weak:
         oldest = frame.index[: int(ROWS * weak_share)]
@@ -85,7 +91,7 @@ def test_a_worse_challenger_is_kept_and_the_champion_stays(workdir):
     strong, contract = write_leads(workdir, "strong", seed=11)
     # the challenger learns from leads whose strongest columns say nothing, and is judged on
     # newer leads where they matter again, as they do for the champion
-    weak, _ = write_leads(workdir, "weak", seed=12, weak=True, weak_share=0.7)
+    weak, _ = write_leads(workdir, "weak", seed=12, weak=True, weak_share=0.7, years_later=2)
     assert invoke("train", strong, "--config", contract).exit_code == 0
     report = workdir / "retrain.json"
 
@@ -199,7 +205,7 @@ def test_against_an_mlflow_server_a_better_challenger_is_promoted_then_rolled_ba
     mlflow_server, workdir
 ):
     weak, contract = write_leads(workdir, "weak", seed=17, weak=True)
-    strong, _ = write_leads(workdir, "strong", seed=18, shift=True)
+    strong, _ = write_leads(workdir, "strong", seed=18, shift=True, years_later=2)
     first = run_cli("train", weak, "--config", contract)
     assert first.returncode == 0, first.stderr
     report = workdir / "retrain.json"

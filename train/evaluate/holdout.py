@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from serve.model.lead_model import LeadModel
+from serve.model.learners import LinearLearner
 from serve.model.metrics import Interval, base_rate_log_loss, evaluate
 from serve.model.tiers import to_scores
 from train.evaluate.bootstrap import Bootstrap
 from train.evaluate.gate import SignalCheck, check_signal
 from train.evaluate.ranking import TierRow, ValueRanking, tier_table, value_ranking
-from train.fit import fit_baseline
 
 TOP_FEATURES = 10
 CONTRIBUTION_ROWS = 20_000
@@ -66,16 +66,17 @@ class Evaluation:
 
 def evaluate_holdout(
     model: LeadModel,
+    baseline: LinearLearner,
     train_frame: pd.DataFrame,
     y_train: np.ndarray,
     eval_frame: pd.DataFrame,
     y_eval: np.ndarray,
 ) -> Evaluation:
-    """Everything the report says about the model, measured on the evaluation leads."""
+    """Everything the report says about the model, measured on the evaluation leads, beside the
+    baseline: the logistic regression fitted on the same training leads, as it is."""
     eval_matrix = model.encoder.transform(eval_frame)
     probability = model.probabilities(eval_matrix)
-    baseline = fit_baseline(model.encoder.transform(train_frame), y_train, model.encoder)
-    baseline_probability = baseline.predict_proba(eval_matrix)[:, 1]
+    baseline_probability = 1 / (1 + np.exp(-baseline.raw_scores(eval_matrix)))
     bootstrap = Bootstrap(
         y_eval, {"model": probability, "baseline": baseline_probability}, INTERVAL_METRICS
     )

@@ -18,8 +18,9 @@ from features.kinds import feature_kinds
 from features.labels import split_labeled
 from insights.model_view import WITH_LEAKY, WITHOUT_LEAKY
 from serve.model.metrics import evaluate
-from train.fit import fit_booster
-from train.split import stratified_split
+from train.calibration import fit_calibrator
+from train.fit import fit_trees
+from train.split import validation_folds
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def leakage_comparison(
     for name, variant in variants.items():
         kinds = feature_kinds(leads.frame, variant, source)
         scores = [
-            _fold_scores(leads.frame, leads.y, kinds, variant, rows_, leaky_columns, seed)
+            _fold_scores(leads.frame, leads.y, kinds, variant, rows_, leaky_columns)
             for rows_ in fold_rows
         ]
         rows.append(_summary(name, kinds, scores))
@@ -76,15 +77,14 @@ def _fold_scores(
     contract: LeadContract,
     fold: tuple[np.ndarray, np.ndarray],
     leaky_columns: list[str],
-    seed: int,
 ) -> dict[str, float]:
     train, test = fold
     encoder = LeadEncoder.fit(frame.iloc[train], kinds, contract.na_values)
     matrix = encoder.transform(frame)
-    fitted = fit_booster(matrix[train], y[train], encoder, stratified_split(y[train], seed=seed))
-    raw = np.asarray(fitted.booster.predict(matrix[test], raw_score=True))
-    metrics = evaluate(y[test], fitted.calibrator.apply(raw))
-    contributions = np.asarray(fitted.booster.predict(matrix[test], pred_contrib=True))
+    fitted = fit_trees(matrix[train], y[train], encoder, validation_folds(y[train], None))
+    calibrator = fit_calibrator(fitted.held_out_raw, y[train])
+    metrics = evaluate(y[test], calibrator.apply(fitted.learner.raw_scores(matrix[test])))
+    contributions = fitted.learner.contributions(matrix[test])
     reliance = np.abs(contributions[:, :-1]).mean(axis=0)
     leaky = [i for i, name in enumerate(encoder.feature_names) if name in leaky_columns]
     return {**metrics, "leaky_share": float(reliance[leaky].sum() / reliance.sum())}

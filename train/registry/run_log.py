@@ -22,7 +22,9 @@ def log_training(model: LeadModel, data: TrainingData, summary: TrainingSummary)
             "data_path": data.source,
             "features": len(summary.features),
             "calibration": model.calibrator.method,
-            "trees": model.booster.num_trees(),
+            "learner": summary.learner,
+            "blend_weight": summary.candidates.weight,
+            "trees": model.learner.trees,
             "keep_columns": json.dumps(summary.kept_columns),
             "tier_rule": summary.tier_rule,
             "tuned": json.dumps(summary.tuned_params),
@@ -31,6 +33,8 @@ def log_training(model: LeadModel, data: TrainingData, summary: TrainingSummary)
     mlflow.log_metrics(evaluation.metrics)
     mlflow.log_metrics({f"baseline_{k}": v for k, v in evaluation.baseline_metrics.items()})
     mlflow.log_metric("base_rate_log_loss", evaluation.base_rate_log_loss)
+    held_out = summary.candidates.held_out_losses()
+    mlflow.log_metrics({f"candidate_{name}_log_loss": v for name, v in held_out.items()})
     for metric, spans in evaluation.intervals.items():
         named = (
             ("", spans.model),
@@ -47,6 +51,7 @@ def log_training(model: LeadModel, data: TrainingData, summary: TrainingSummary)
             "leadscore.rows": json.dumps(summary.rows.to_json()),
             "leadscore.audit_excluded": json.dumps(summary.audit.excluded),
             "leadscore.kept_columns": json.dumps(summary.kept_columns),
+            "leadscore.metrics_for": summary.metrics_for,
         }
     )
     mlflow.log_dict(model.contract.to_dict(), "contract.json")

@@ -136,7 +136,7 @@ def render_html(
         _decision_section(decision),
         _data_section(summary),
         _audit_section(summary.audit.findings),
-        _metrics_section(evaluation),
+        _metrics_section(summary),
         *(_chart_section(chart, png) for chart, png in zip(CHARTS, pngs, strict=True)),
         _tiers_section(summary.tier_cutoffs, summary.tier_rule, evaluation.tier_table),
         _value_section(evaluation.value),
@@ -166,9 +166,9 @@ def _data_section(summary: TrainingSummary) -> str:
     rows = summary.rows
     train, held = rows.train, rows.evaluate
     split = (
-        "the newest leads were held back"
-        if summary.split == "time"
-        else "a random sample of leads was held back (the export has no created-at column)"
+        "a random sample of leads was held back (the export has no created-at column)"
+        if summary.split == "stratified"
+        else f"the newest leads were held back (by {summary.split})"
     )
     lines = [
         f"{train.total:,} leads with a known outcome trained the model "
@@ -227,7 +227,8 @@ def _audit_section(findings: list[Finding]) -> str:
     )
 
 
-def _metrics_section(evaluation: Evaluation) -> str:
+def _metrics_section(summary: TrainingSummary) -> str:
+    evaluation = summary.evaluation
     body = ""
     for name, label in METRIC_LABELS.items():
         model, baseline = evaluation.metrics[name], evaluation.baseline_metrics[name]
@@ -252,7 +253,19 @@ def _metrics_section(evaluation: Evaluation) -> str:
         "would score a "
         f"log loss of {evaluation.base_rate_log_loss:.4f}.</p>"
         "<table><tr><th>measure</th><th>model</th><th>baseline</th>"
-        f"<th>model minus baseline</th></tr>{body}</table></section>"
+        f"<th>model minus baseline</th></tr>{body}</table>"
+        f"<p>{_e(_choice_text(summary))}</p></section>"
+    )
+
+
+def _choice_text(summary: TrainingSummary) -> str:
+    """Which model these figures are for, and how the learner that scores was chosen."""
+    choice = summary.candidates
+    return (
+        f"These figures are for {summary.metrics_for}. LightGBM and the logistic regression "
+        f"were compared on {choice.leads:,} held-out training leads (log loss "
+        f"{choice.lightgbm_loss:.4f} and {choice.linear_loss:.4f}); the model scores with "
+        f"{summary.learner} (held-out log loss {choice.chosen_loss:.4f})."
     )
 
 
