@@ -134,7 +134,6 @@ def build_board(
     )
     promises = findings.tier_promises(performance)
     health = _health(loaded, served_from, notice, performance, decision)
-    metrics = health.metrics
     return Board(
         filter=chosen,
         as_of=min(part.built_at for part in parts),
@@ -156,15 +155,19 @@ def build_board(
             handoff=findings.handoff_headline(performance, promises),
             losses=findings.losses_headline(losses),
             stalled=findings.stalled_headline(stalled, STALLED_SHOWN),
-            health=findings.health_headline(
-                version,
-                health.trained_at,
-                metrics.get("roc_auc"),
-                health.live_roc_auc,
-                performance.drift,
-                decision.decision,
-            ),
+            health=_health_headline(health, performance),
         ),
+    )
+
+
+def _health_headline(health: ModelHealth, performance: LivePerformance) -> str:
+    return findings.health_headline(
+        health.version,
+        health.trained_at,
+        health.metrics.get("roc_auc"),
+        health.live_roc_auc,
+        performance.drift,
+        health.decision.decision,
     )
 
 
