@@ -1,9 +1,11 @@
 """The audit must catch what leaks the outcome and leave honest features alone."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from features.audit import LEAK_REASON, audit_export
+from features.audit import LEAK_REASON, ORDER_DRIFT_REASON, audit_export
 from features.contract import LeadContract
 from features.demo import LEAD_FIELDS, generate_leads
 from features.errors import ContractError
@@ -98,3 +100,19 @@ def test_quality_findings():
         frame["budget_status"].isna().mean(), abs=1e-4
     )
     assert all(set(f) == {"column", "reason", "evidence", "excluded"} for f in result.to_list())
+
+
+def test_an_outcome_rate_drifting_along_the_rows_is_reported_unless_the_order_is_declared():
+    frame, y = closed_leads(4000, seed=9)
+    frame = frame.drop(columns=["created_at"])
+    untimed = replace(CONTRACT, time=None)
+    jumped = np.where(np.arange(len(y)) < len(y) // 2, 0, y)  # nobody won in the first half
+    drift = [
+        f for f in audit_export(frame, jumped, untimed).findings if f.reason == ORDER_DRIFT_REASON
+    ]
+    assert len(drift) == 1 and drift[0].column is None and not drift[0].excluded
+    assert 'order = "file"' in drift[0].evidence
+    declared = audit_export(frame, jumped, replace(untimed, order="file")).findings
+    assert ORDER_DRIFT_REASON not in [f.reason for f in declared]
+    steady = audit_export(frame, y, untimed).findings
+    assert ORDER_DRIFT_REASON not in [f.reason for f in steady]

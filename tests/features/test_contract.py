@@ -98,3 +98,12 @@ def test_kind_flags():
     }
     with pytest.raises(ContractError, match="COLUMN=KIND"):
         parse_kind_overrides(["visits"])
+
+
+def test_order_says_how_leads_without_a_created_at_column_are_ordered(tmp_path):
+    contract = load_contract(write(tmp_path, 'target = "t"\npositive = ["1"]\norder = "file"\n'))
+    assert contract.order == "file"
+    with pytest.raises(ContractError, match=r"order is 'date'; use \"file\""):
+        load_contract(write(tmp_path, 'target = "t"\npositive = ["1"]\norder = "date"\n'))
+    with pytest.raises(ContractError, match=r"order = \"id\" needs the id column"):
+        load_contract(write(tmp_path, 'target = "t"\npositive = ["1"]\norder = "id"\n'))

@@ -31,6 +31,8 @@ def test_health_ready_and_model_info(client):
     assert info["expected_fields"]["web_visits"] == "numeric"
     assert "contact_email" not in info["expected_fields"]
     assert set(info["metrics"]) >= {"roc_auc", "log_loss"}
+    assert "refitted on all" in info["metrics_for"]
+    assert "LightGBM" in info["learner"] or info["learner"] == "logistic regression"
 
 
 def test_missing_extra_and_unseen_fields_are_scored(client):
