@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI
 from serve.api.auth import ApiKeys
 from serve.api.board_access import BoardAccess
 from serve.api.board_cache import FiguresCache
+from serve.api.board_warmer import BoardWarmer
 from serve.api.dependencies import require_api_key, require_metrics_key
 from serve.api.exposure import ExposureGuard
 from serve.api.failures import install_failure_answers
@@ -76,10 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         score_log.start()
         app.state.store, app.state.score_log = store, score_log
         holder.start()  # in the background: the server listens at once
+        warmer = BoardWarmer(holder, store, app.state.board_cache)
+        warmer.start()
         gc.freeze()  # what start-up loaded lives for good: keep it out of every GC pass
         try:
             yield
         finally:
+            warmer.stop()
             holder.stop()
             score_log.close()
             store.dispose()
