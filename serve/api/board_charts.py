@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 600
+WIDTH = 640
 LABEL_WIDTH = 230
-VALUE_WIDTH = 120
+VALUE_WIDTH = 150
 ROW = 26
 BAR = 16
 TOP = 6
