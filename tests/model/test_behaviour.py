@@ -40,6 +40,4 @@ def test_contributions_add_up_to_the_raw_score(use_trained_store):
     matrix = model.encoder.transform(generate_leads(100, seed=13))
     contributions = model.contributions(matrix)
     assert contributions.shape == (100, len(model.encoder.features) + 1)
-    np.testing.assert_allclose(
-        contributions.sum(axis=1), model.raw_scores(matrix), atol=1e-9
-    )
+    np.testing.assert_allclose(contributions.sum(axis=1), model.raw_scores(matrix), atol=1e-9)
