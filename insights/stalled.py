@@ -98,7 +98,10 @@ def stalled_leads(
             "time to close is unknown: give the age in days (after_days) instead"
         )
         return StalledLeads(None, factor, None, 0, [], note)
-    cutoff = (now or utc_now()) - timedelta(days=threshold)
+    try:
+        cutoff = (now or utc_now()) - timedelta(days=threshold)
+    except OverflowError:  # older than the calendar: no lead is
+        return StalledLeads(typical, factor, threshold, 0, [])
     open_leads, total = open_leads_scored_before(engine, cutoff, limit)
     if not open_leads:
         return StalledLeads(typical, factor, threshold, total, [])

@@ -204,3 +204,16 @@ def test_stalled_leads_are_the_open_ones_best_first_rescored(client, demo_leads)
     table = pd.read_csv(io.StringIO(as_csv.text))
     assert table["lead_id"].tolist() == [lead["lead_id"] for lead in found["leads"]]
     assert "contact_email" not in as_csv.text and "@" not in as_csv.text
+
+
+def test_a_threshold_older_than_the_calendar_finds_no_stalled_lead(client, demo_leads):
+    _, posted = score_and_report(client, demo_leads)
+    wait_for_score_log(client)
+    far = [
+        {"lead_id": lead_id, "outcome": row.outcome, "closed_at": "9999-12-30T00:00:00"}
+        for lead_id, row in posted.head(900).iterrows()
+    ]
+    assert client.post("/v1/outcomes", json={"outcomes": far}, headers=AUTH).status_code == 200
+    found = client.get("/v1/leads/stalled?factor=1000", headers=AUTH)
+    assert found.status_code == 200, found.text
+    assert found.json()["total"] == 0 and found.json()["leads"] == []
