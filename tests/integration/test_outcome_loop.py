@@ -192,7 +192,7 @@ def test_performance_and_stalled_leads_from_the_cli_match_the_api(workdir):
         leads = new_leads(seed=45, rows=1200)
         leads["web_visits"] = leads["web_visits"] + 25  # the CRM now counts visits differently
         post_leads_and_outcomes(server.base, leads)
-        time.sleep(0.5)  # the score log's flush interval
+        time.sleep(2)  # older than the stalled-lead threshold below, for the API and the CLI
         api = httpx.get(f"{server.base}/v1/performance?days=30", headers=AUTH).json()
         stalled_api = httpx.get(
             f"{server.base}/v1/leads/stalled?after_days=0.00001&limit=40",
