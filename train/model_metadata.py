@@ -21,6 +21,9 @@ from train.results import ClassCounts, RowCounts
 from train.sources import TrainingData
 from train.split import Split
 
+# The drift reference's histograms and quantiles are stable long before a million leads.
+PROFILE_MAX_ROWS = 200_000
+
 
 def model_metadata(
     learned: LearnedModel,
@@ -35,7 +38,7 @@ def model_metadata(
     learnt from (content fingerprint and newest lead, so a retrain compares on leads it never
     saw: all of them here) and its drift reference."""
     leads = data.leads
-    matrix = model.encoder.transform(leads.frame)
+    matrix = model.encoder.transform(leads.frame.iloc[profile_rows(len(leads.y))])
     metadata: dict[str, Any] = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_sha256": data.file_sha256,
@@ -62,6 +65,13 @@ def model_metadata(
     if value_column:
         metadata[DEFAULT_KEY] = default_deal_value(leads.frame[value_column], leads.y)
     return metadata
+
+
+def profile_rows(leads: int, most: int = PROFILE_MAX_ROWS) -> np.ndarray:
+    """The leads the drift reference is drawn from: all of them, or a random `most`."""
+    if leads <= most:
+        return np.arange(leads)
+    return np.sort(np.random.default_rng(0).choice(leads, most, replace=False))
 
 
 def metrics_scope(outer: Split, rows: RowCounts) -> str:

@@ -18,7 +18,7 @@ from train.evaluate.gate import SignalCheck, check_signal
 from train.evaluate.ranking import TierRow, ValueRanking, tier_table, value_ranking
 
 TOP_FEATURES = 10
-CONTRIBUTION_ROWS = 20_000
+CONTRIBUTION_ROWS = 5_000
 INTERVAL_METRICS = ("roc_auc", "log_loss", "lift_at_10")
 
 
