@@ -135,6 +135,17 @@ def post_leads_and_outcomes(base: str, leads: pd.DataFrame) -> dict:
     return totals
 
 
+def rounded(value: object) -> object:
+    """Every number of a JSON answer to 9 significant digits."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
+
+
 def wait_for_version(base: str, version: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -205,7 +216,8 @@ def test_performance_and_stalled_leads_from_the_cli_match_the_api(workdir):
     assert cli.returncode == 0, cli.stderr
     from_cli = json.loads(cli.stdout)
     for key in ("overall", "tiers", "segments", "discrimination", "calibration", "versions"):
-        assert from_cli[key] == api[key], key
+        # sums the database adds up in another order may differ in the last digit
+        assert rounded(from_cli[key]) == rounded(api[key]), key
     assert from_cli["drift"]["psi"] == pytest.approx(api["drift"]["psi"])
     assert "web_visits" in api["drift"]["drifted"]
 
