@@ -1,4 +1,4 @@
-"""The calibrator the model scores with: the booster's raw score to a probability, as a lookup
+"""The calibrator the model scores with: the learner's raw score to a probability, as a lookup
 (isotonic) or a logistic curve (sigmoid), stored as plain numbers. Fitting it is training's job
 (`train.calibration`)."""
 
