@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from features.demo import CONTRACT_TOML, generate_leads
+from features.demo import CONTRACT_TOML, LEAD_FIELDS, generate_leads
 from features.reading import write_table
 from serve.store.database import VERSION_TABLE, create_store_engine
 from serve.store.tables import metadata
@@ -29,23 +29,7 @@ KEY = "loop-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 STRONG_COLUMNS = ["budget_status", "purchase_timeline", "demo_requested", "lead_source"]
 # What a CRM sends when it scores a demo lead: every field but the outcome it does not know yet.
-SENT = [
-    "lead_id",
-    "created_at",
-    "industry",
-    "company_size",
-    "job_title_level",
-    "lead_source",
-    "country",
-    "purchase_timeline",
-    "budget_status",
-    "web_visits",
-    "email_opens",
-    "demo_requested",
-    "deal_value",
-    "contact_name",
-    "contact_email",
-]
+SENT = [*LEAD_FIELDS, "created_at", "deal_value", "contact_name", "contact_email"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
