@@ -28,6 +28,8 @@ BIN = Path(sys.executable).parent
 TRAIN_TARGET_RATIO, TRAIN_TARGET_RSS_GB, SCORE_TARGET_SHARE = 3.0, 2.5, 0.70
 TARGET_ROWS = 1_000_000  # the training targets are set for a million leads
 STEP_LINE = re.compile(r"step '(.+)' took ([\d.]+) s")
+# The limits' children wait for OpenMP threads as `leadscore` does (see its `main`).
+OPENMP = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 @dataclass
@@ -46,7 +48,11 @@ def run_child(command: list[str], env: dict[str, str] | None = None) -> Child:
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command, env={**os.environ, **(env or {})}, stdout=stdout, stderr=stderr, text=True
+            command,
+            env={**os.environ, **OPENMP, **(env or {})},
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
         )
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
@@ -131,18 +137,21 @@ def encode_role(data: str, contract: str, model_uri: str, folder: str) -> None:
 
 
 def fit_role(folder: str, trees: str) -> None:
-    """LightGBM's own fit: Dataset construction and training, nothing else."""
+    """LightGBM's own fit with the registered booster's settings: Dataset construction and
+    training, nothing else."""
     import lightgbm as lgb
     import numpy as np
 
-    from train.fit import DEFAULT_PARAMS
+    from train.fit import default_params
 
     folder_path = Path(folder)
     matrix, y = np.load(folder_path / "train_matrix.npy"), np.load(folder_path / "train_y.npy")
     categorical = json.loads((folder_path / "categorical.json").read_text())
+    registered = lgb.Booster(model_file=str(folder_path / "booster.txt")).params
+    params = {name: registered.get(name, value) for name, value in default_params(len(y)).items()}
     started, cpu_started = time.perf_counter(), time.process_time()
     dataset = lgb.Dataset(matrix, y, categorical_feature=categorical, free_raw_data=True)
-    lgb.train(DEFAULT_PARAMS, dataset, num_boost_round=int(trees))
+    lgb.train(params, dataset, num_boost_round=int(trees))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rows": len(y)}))
 
