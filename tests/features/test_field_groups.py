@@ -3,21 +3,11 @@
 import pytest
 
 from features.contract import LeadContract, load_contract
+from features.demo import LEAD_FIELDS
 from features.errors import ContractError
 from features.field_groups import ENGAGEMENT, FIT, field_groups, guessed_group
 
-DEMO_FIELDS = [
-    "industry",
-    "company_size",
-    "job_title_level",
-    "lead_source",
-    "country",
-    "purchase_timeline",
-    "budget_status",
-    "web_visits",
-    "email_opens",
-    "demo_requested",
-]
+DEMO_FIELDS = [name for name in LEAD_FIELDS if name != "lead_id"]
 
 
 def test_the_demo_fields_are_guessed_as_a_person_would():

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from features.demo import CONTRACT_TOML, generate_leads
+from features.demo import CONTRACT_TOML, LEAD_FIELDS, generate_leads
 from features.reading import write_table
 from tests.conftest import free_port, start_server, wait_for_url
 from tests.serve.postgres_schemas import fresh_schema
@@ -38,21 +38,8 @@ KEY = "deployment-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MLFLOW = Path(sys.executable).with_name("mlflow")
 STRONG_COLUMNS = ["budget_status", "purchase_timeline", "demo_requested", "lead_source"]
-SENT = [  # what the CRM sends to be scored: every field but the outcome it does not know yet
-    "lead_id",
-    "created_at",
-    "industry",
-    "company_size",
-    "job_title_level",
-    "lead_source",
-    "country",
-    "purchase_timeline",
-    "budget_status",
-    "web_visits",
-    "email_opens",
-    "demo_requested",
-    "deal_value",
-]
+# What the CRM sends to be scored: every field but the outcome it does not know yet.
+SENT = [*LEAD_FIELDS, "created_at", "deal_value"]
 
 
 @pytest.fixture
