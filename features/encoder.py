@@ -136,7 +136,7 @@ class LeadEncoder:
 
     def _encode_column(self, series: pd.Series, feature: EncodedFeature) -> np.ndarray:
         """Numbers are encoded as they are; anything else is encoded once per distinct value."""
-        if feature.kind == "numeric" and _is_plain_numeric(series):
+        if feature.kind == "numeric" and is_plain_numeric(series):
             numbers = series.to_numpy(dtype=float, na_value=np.nan)
             return np.where(np.isin(numbers, list(self._numeric_sentinels)), np.nan, numbers)
         codes, texts = canonical_codes(series)
@@ -217,7 +217,7 @@ def _is_exact_number(value: Any) -> bool:
     return type(value) is float or (type(value) is int and -(2**53) <= value <= 2**53)
 
 
-def _is_plain_numeric(series: pd.Series) -> bool:
+def is_plain_numeric(series: pd.Series) -> bool:
     """Numbers stored as numbers (booleans are not: `True` is no number to the encoder)."""
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
         series.dtype

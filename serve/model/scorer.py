@@ -74,7 +74,8 @@ def score_leads(
     ignored; absent fields are missing)."""
     if isinstance(leads, pd.DataFrame):
         matrix = _encode_frame(model, leads, unreadable)
-        values = _column(leads, model.contract.value)
+        value_column = model.contract.value
+        values: pd.Series | list[Any] = leads[value_column] if value_column in leads.columns else []
         ids = _column(leads, model.contract.id)
     else:
         matrix = model.encoder.encode_records(leads)
@@ -84,13 +85,13 @@ def score_leads(
     score = to_scores(probability)
     expected = None
     if model.contract.value is not None:
-        given = values or [None] * len(probability)
+        given = values if len(values) else [None] * len(probability)
         expected = probability * deal_values(model, given, refuse=unreadable == "refuse")
     return ScoredLeads(
         lead_ids=[None if v is None else str(v) for v in ids] or [None] * len(probability),
         probability=probability,
         score=score,
-        tier=[model.tiers.assign_one(s) for s in score.tolist()],
+        tier=model.tiers.assign(score).tolist(),
         expected_value=expected,
         explanations=explain(model, _records(leads, model), matrix) if reasons else None,
     )

@@ -88,3 +88,22 @@ def test_a_lead_s_own_deal_value_wins_over_the_default(model):
         deal_values(model, [None, "a lot"])
     with pytest.raises(InvalidLeadsError, match="0 or more"):
         deal_values(model, [-5])
+
+
+@pytest.mark.parametrize("as_numbers", [True, False], ids=["number column", "text column"])
+def test_a_column_of_deal_values_reads_as_its_values_one_by_one(model, as_numbers):
+    """A file's numeric column takes one pass; it must agree with the values read one by one:
+    missing and the contract's "-1" are not given, a negative value is named."""
+    default = model.metadata[DEFAULT_KEY]
+    column = pd.Series([1234.0, None, -1.0, 0.0, 99.5])
+    given = column if as_numbers else pd.Series(["1234", None, "-1", "0", "99.5"])
+    expected = [1234.0, default, default, 0.0, 99.5]
+    np.testing.assert_array_equal(deal_values(model, given), expected)
+    np.testing.assert_array_equal(deal_values(model, column.tolist()), expected)
+    wrong = pd.Series([5.0, -3.0, np.inf]) if as_numbers else pd.Series(["5", "-3", "inf"])
+    with pytest.raises(InvalidLeadsError) as refused:
+        deal_values(model, wrong)
+    assert [row for row, _ in refused.value.problems] == [1, 2]
+    assert "0 or more" in str(refused.value)
+    values = deal_values(model, wrong, refuse=False)
+    np.testing.assert_array_equal(values, [5.0, default, default])
