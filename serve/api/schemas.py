@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
+from serve.store.tables import LEAD_ID_MAX_LENGTH
 from serve.store.times import as_naive_utc
 
 INT64 = 2**63
@@ -102,7 +103,7 @@ class ScoreResponse(BaseModel):
 class OutcomeIn(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
 
-    lead_id: str = Field(min_length=1, max_length=255)
+    lead_id: str = Field(min_length=1, max_length=LEAD_ID_MAX_LENGTH)
     outcome: Literal["won", "lost"]
     loss_reason: str | None = Field(None, max_length=2000)
     value: float | None = Field(None, ge=0, description="deal value")

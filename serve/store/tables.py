@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+# The longest lead id the store keeps: the API refuses longer ones before anything is written.
+LEAD_ID_MAX_LENGTH = 255
+
 metadata = sa.MetaData()
 
 score_log = sa.Table(
     "score_log",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
-    sa.Column("lead_id", sa.String(255), nullable=True, index=True),
+    sa.Column("lead_id", sa.String(LEAD_ID_MAX_LENGTH), nullable=True, index=True),
     sa.Column("fields", sa.JSON(), nullable=False),
     sa.Column("probability", sa.Float(), nullable=False),
     sa.Column("model_version", sa.String(64), nullable=True),
@@ -34,7 +37,7 @@ outcomes = sa.Table(
     "outcomes",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
-    sa.Column("lead_id", sa.String(255), nullable=False),
+    sa.Column("lead_id", sa.String(LEAD_ID_MAX_LENGTH), nullable=False),
     sa.Column("revision", sa.Integer(), nullable=False),
     sa.Column("outcome", sa.String(8), nullable=False),
     sa.Column("loss_reason", sa.Text(), nullable=True),
@@ -48,7 +51,7 @@ scored_leads = sa.Table(
     "scored_leads",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
-    sa.Column("lead_id", sa.String(255), nullable=False, index=True),
+    sa.Column("lead_id", sa.String(LEAD_ID_MAX_LENGTH), nullable=False, index=True),
     sa.Column("model_version", sa.String(64), nullable=False),  # "" for an unversioned model
     # no index on the time: a window reads most of the table, which a scan does fastest
     sa.Column("first_scored_at", sa.DateTime(), nullable=False),
@@ -62,7 +65,7 @@ scored_leads = sa.Table(
 current_outcomes = sa.Table(
     "current_outcomes",
     metadata,
-    sa.Column("lead_id", sa.String(255), primary_key=True),
+    sa.Column("lead_id", sa.String(LEAD_ID_MAX_LENGTH), primary_key=True),
     sa.Column("revision", sa.Integer(), nullable=False),
     sa.Column("outcome", sa.String(8), nullable=False),
     sa.Column("loss_reason", sa.Text(), nullable=True),

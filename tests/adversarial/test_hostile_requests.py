@@ -3,9 +3,11 @@ number too large for a double), lone surrogates, personal data in a refused requ
 held by another writer. Each answers 4xx or 503, never 500, echoes no personal value, and leaves
 no personal value in the server log."""
 
+import json
 import os
 import signal
 import sqlite3
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 
 from serve.store.tables import outcomes
 from tests.conftest import start_server
+from tests.serve.postgres_schemas import fresh_schema
 
 EMAIL = "pat.doe@private.example"
 NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e309"]
@@ -117,3 +120,35 @@ def test_a_store_held_by_another_writer_is_a_503_and_nothing_is_half_stored(
     assert stored_while_busy == 0
     assert again.status_code == 200 and again.json()["stored"] == 3
     assert "Traceback" not in server.output()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_lead_id_longer_than_the_store_keeps_is_a_422_and_the_other_leads_are_logged(
+    trained_model, tmp_path, store
+):
+    """The store keeps lead ids of up to 255 characters (outcomes refuse longer ones): a longer
+    id in a batch to score is refused before anything is written, not left to fail the score
+    log's insert of every lead in the batch."""
+    with ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'store.db'}"
+            if store == "sqlite"
+            else stack.enter_context(fresh_schema("long_ids"))
+        )
+        env = {"MLFLOW_TRACKING_URI": trained_model.tracking_uri, "LEADSCORE_DATABASE_URL": url}
+        server = start_server(tmp_path, env)
+        stack.callback(server.stop)
+        long_id = "L" * 256
+        body = json.dumps({"leads": [{"lead_id": "OK-1"}, {"lead_id": long_id}]})
+        refused = post(server.base, "/v1/score", body)
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["detail"]
+        assert problem["loc"][:4] == ["body", "leads", 1, "lead_id"], problem
+        assert "255" in problem["msg"]
+        answer = post(server.base, "/v1/score", json.dumps({"leads": [{"lead_id": "OK-2"}]}))
+        assert answer.status_code == 200, answer.text
+        outcome = json.dumps({"outcomes": [{"lead_id": "OK-2", "outcome": "won"}]})
+        recorded = post(server.base, "/v1/outcomes", outcome)
+        assert recorded.status_code == 200, recorded.text
+        assert recorded.json()["unmatched"] == 0, recorded.text
+        assert "Traceback" not in server.output()

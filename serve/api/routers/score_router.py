@@ -24,6 +24,7 @@ from serve.model.lead_model import LeadModel
 from serve.model.scorer import score_leads
 from serve.store.performance import reported_segments
 from serve.store.score_log import ScoreLogError
+from serve.store.tables import LEAD_ID_MAX_LENGTH
 
 router = APIRouter(tags=["scoring"])
 
@@ -95,6 +96,7 @@ async def score(
             f"{len(records)} leads in one request; the limit is {limit}",
         )
     model = loaded.model
+    _refuse_long_lead_ids(records, model.contract.id)
     if sort == "expected_value" and not has_deal_value(model):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -158,6 +160,25 @@ async def _read_leads(request: Request, content_type: str | None) -> list[dict]:
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
         f"Content-Type {content_type!r}: send application/json or {CSV_TYPE}",
     )
+
+
+def _refuse_long_lead_ids(records: list[dict], id_field: str | None) -> None:
+    """A 422 for lead ids the store cannot keep (checked before anything is written: in a
+    shared write they would fail every other lead's log entry too)."""
+    if id_field is None:
+        return
+    problems = [
+        {
+            "loc": ["body", "leads", index, id_field],
+            "msg": f"a lead id has at most {LEAD_ID_MAX_LENGTH} characters; this one has "
+            f"{len(str(lead_id))}",
+            "type": "string_too_long",
+        }
+        for index, record in enumerate(records)
+        if (lead_id := record.get(id_field)) is not None and len(str(lead_id)) > LEAD_ID_MAX_LENGTH
+    ]
+    if problems:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
 
 
 def _field_errors(exc: InvalidLeadsError) -> list[dict]:
