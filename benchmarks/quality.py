@@ -16,6 +16,8 @@ export; and the CRM export (4 tables joined), which has no signal. Ordered expor
 wall time of one fit (the mean over folds).
 
     make bench-quality      # or: .venv/bin/python benchmarks/quality.py [--flaml-seconds 60]
+    .venv/bin/python benchmarks/quality.py --only small campaign drifting --seeds 1 2 3 \
+        --flaml-seconds 0   # the generated exports drawn again
 
 Needs the `bench` extra (CatBoost, FLAML) and ../shared/data beside the project.
 """
@@ -111,11 +113,16 @@ class Scored:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flaml-seconds", type=float, default=60.0, help="0 leaves FLAML out")
-    parser.add_argument("--only", nargs="*", help="data sets whose name starts with these")
+    parser.add_argument(
+        "--only", nargs="*", help="data sets whose name starts with these (and no refit table)"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="draw each generated export with these"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     rows = []
-    for data_set in data_sets():
+    for data_set in data_sets(args.seeds):
         if args.only and not any(data_set.name.startswith(prefix) for prefix in args.only):
             continue
         measured = run_data_set(data_set, args.flaml_seconds)
@@ -123,11 +130,12 @@ def main() -> None:
         rows.extend(measured)
     print()
     print_verdicts(rows)
-    print()
-    print_refit_gain()
+    if not args.only:
+        print()
+        print_refit_gain()
 
 
-def data_sets() -> Iterator[DataSet]:
+def data_sets(seeds: list[int]) -> Iterator[DataSet]:
     xeducation = DATA / "xeducation" / "leads.csv"
     yield DataSet(
         "X Education, 80/20", XEDUCATION, lambda: xeducation_split(xeducation, XEDUCATION)
@@ -138,9 +146,11 @@ def data_sets() -> Iterator[DataSet]:
         XEDUCATION_AUDIT_ONLY,
         lambda: xeducation_split(xeducation, XEDUCATION_AUDIT_ONLY),
     )
-    for make in shapes.SHAPES.values():
-        shape = make(0)
-        yield DataSet(shape.name, shape.contract, _ordered(shape.frame, shape.contract))
+    for seed in seeds:
+        for make in shapes.SHAPES.values():
+            shape = make(seed)
+            name = shape.name if seed == 0 else f"{shape.name}, seed {seed}"
+            yield DataSet(name, shape.contract, _ordered(shape.frame, shape.contract))
     crm_folder = DATA / "crm_opportunities"
     crm = LeadContract.from_dict(CRM_CONTRACT, folder=crm_folder)
     crm_frame = read_export(crm_folder / "sales_pipeline.csv", crm)[0]
