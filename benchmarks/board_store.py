@@ -19,33 +19,20 @@ rendering its HTML in this process (the registry's last decision included):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
-from live_store import SENT, emptied_store, trained_model
+from live_store import best_of, emptied_store, fill, trained_model
 
-from features.demo import generate_leads
 from serve.api.board_cache import FiguresCache
 from serve.api.board_page import board_html
 from serve.api.board_view import BoardFilter, build_board
-from serve.model.lead_model import LeadModel
 from serve.model.loading import LoadedModel, load_lead_model
-from serve.model.scorer import score_leads
-from serve.store.outcomes import Outcome, record_outcomes
-from serve.store.performance import reported_segments
-from serve.store.score_log import ScoreLog
-from serve.store.times import utc_now
 
-BATCH = 20_000
-DAYS = 80
-DAYS_TO_CLOSE = 20
 CACHE_SECONDS = 3600.0
 
 
@@ -84,7 +71,7 @@ def measure(
             board = build_board(engine, loaded, "registry", None, chosen, cache)
             return board_html(board, False, cache.seconds, "")
 
-        first = best_of(lambda: view(FiguresCache(CACHE_SECONDS), default))
+        first = best_of(lambda: view(FiguresCache(CACHE_SECONDS), default), warm_up=False)
 
         def another_filter() -> tuple[Callable[[], object], Callable[[], object]]:
             cache = FiguresCache(CACHE_SECONDS)
@@ -93,67 +80,10 @@ def measure(
         filtered = best_of_after(another_filter)
         cache = FiguresCache(CACHE_SECONDS)
         view(cache, default)
-        cached = best_of(lambda: view(cache, default))
+        cached = best_of(lambda: view(cache, default), warm_up=False)
     finally:
         engine.dispose()
     return name, filled, first, filtered, cached
-
-
-def fill(engine: sa.Engine, model: LeadModel, leads: int, outcomes: int) -> None:
-    """`leads` scored leads in batches over the last DAYS days, oldest first, and outcomes for
-    the oldest `outcomes` of them, closed DAYS_TO_CLOSE days after they were scored."""
-    pool = generate_leads(min(leads, 100_000), seed=11)
-    records = json.loads(pool[SENT].to_json(orient="records"))
-    scored = score_leads(model, records)
-    segments = reported_segments(model)
-    log = ScoreLog(engine)
-    now = utc_now()
-    moments = []
-    for start in range(0, leads, BATCH):
-        ids = [f"L{i}" for i in range(start, min(start + BATCH, leads))]
-        picks = [i % len(records) for i in range(start, start + len(ids))]
-        batch = [{**records[i], "lead_id": lead} for i, lead in zip(picks, ids, strict=True)]
-        at = now - timedelta(days=DAYS * (1 - start / leads))
-        moments.append(at)
-        log.record(
-            batch,
-            ids,
-            scored.probability[picks],
-            "1",
-            (),
-            [scored.tier[i] for i in picks],
-            None if scored.expected_value is None else scored.expected_value[picks],
-            segments,
-            scored_at=at,
-        )
-        log.flush()
-    truth, reasons = pool["outcome"].to_numpy(), pool["loss_reason"].to_numpy()
-    values = pool["deal_value"].to_numpy(dtype=float)
-    for start in range(0, outcomes, BATCH):
-        closed_at = moments[start // BATCH] + timedelta(days=DAYS_TO_CLOSE)
-        batch = []
-        for i in range(start, min(start + BATCH, outcomes)):
-            won = truth[i % len(pool)] == "won"
-            reason = reasons[i % len(pool)]
-            batch.append(
-                Outcome(
-                    f"L{i}",
-                    "won" if won else "lost",
-                    None if won or not isinstance(reason, str) else reason,
-                    float(values[i % len(pool)]) if won else None,
-                    closed_at,
-                )
-            )
-        record_outcomes(engine, batch)
-
-
-def best_of(work: Callable[[], object], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return float(np.min(times))
 
 
 def best_of_after(

@@ -6,9 +6,11 @@ PostgreSQL.
 
     .venv/bin/python benchmarks/live_store.py            # or: make bench-live
 
-The store is filled through the score log's own writer and `record_outcomes`, with demo leads
-scored by a model trained on demo leads (`leadscore train` in a temporary folder). Each figure
-is the best of three runs after one warm-up. Prints a Markdown table.
+The store is filled through the score log's own writer, each batch of leads at its time over
+the last 80 days, and through `record_outcomes` (the oldest leads, closed 20 days after their
+score, lost ones with their loss reason), with demo leads scored by a model trained on demo
+leads (`leadscore train` in a temporary folder). Each figure is the best of three runs after one
+warm-up. Prints a Markdown table. `board_store.py` fills its store the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +36,15 @@ from serve.model.loading import load_lead_model
 from serve.model.scorer import score_leads
 from serve.store.database import VERSION_TABLE, open_store
 from serve.store.outcomes import Outcome, record_outcomes
-from serve.store.performance import live_performance
+from serve.store.performance import live_performance, reported_segments
 from serve.store.score_log import ScoreLog
 from serve.store.tables import metadata
+from serve.store.times import utc_now
 
 SENT = [*LEAD_FIELDS, "created_at", "deal_value"]
 BATCH = 20_000
+DAYS = 80
+DAYS_TO_CLOSE = 20
 
 
 def main() -> None:
@@ -97,16 +103,21 @@ def emptied_store(url: str) -> sa.Engine:
 
 
 def fill(engine: sa.Engine, model: LeadModel, leads: int, outcomes: int) -> None:
-    """`leads` scored leads spread over the last 80 days (the score log stamps them now; they
-    are moved back in time in one statement), and outcomes for the first `outcomes` of them."""
+    """`leads` scored leads in batches over the last DAYS days, oldest first, and outcomes for
+    the oldest `outcomes` of them, closed DAYS_TO_CLOSE days after they were scored."""
     pool = generate_leads(min(leads, 100_000), seed=11)
     records = json.loads(pool[SENT].to_json(orient="records"))
     scored = score_leads(model, records)
+    segments = reported_segments(model)
     log = ScoreLog(engine)
+    now = utc_now()
+    moments = []
     for start in range(0, leads, BATCH):
         ids = [f"L{i}" for i in range(start, min(start + BATCH, leads))]
         picks = [i % len(records) for i in range(start, start + len(ids))]
         batch = [{**records[i], "lead_id": lead} for i, lead in zip(picks, ids, strict=True)]
+        at = now - timedelta(days=DAYS * (1 - start / leads))
+        moments.append(at)
         log.record(
             batch,
             ids,
@@ -115,31 +126,34 @@ def fill(engine: sa.Engine, model: LeadModel, leads: int, outcomes: int) -> None
             (),
             [scored.tier[i] for i in picks],
             None if scored.expected_value is None else scored.expected_value[picks],
+            segments,
+            scored_at=at,
         )
         log.flush()
-    with engine.begin() as connection:
-        for table, column in (("score_log", "scored_at"), ("scored_leads", "first_scored_at")):
-            connection.execute(_moved_back(engine.dialect.name, table, column))
-    outcome = pool["outcome"].to_numpy()
+    truth, reasons = pool["outcome"].to_numpy(), pool["loss_reason"].to_numpy()
+    values = pool["deal_value"].to_numpy(dtype=float)
     for start in range(0, outcomes, BATCH):
-        batch = [
-            Outcome(f"L{i}", "won" if outcome[i % len(pool)] == "won" else "lost", value=1000.0)
-            for i in range(start, min(start + BATCH, outcomes))
-        ]
+        closed_at = moments[start // BATCH] + timedelta(days=DAYS_TO_CLOSE)
+        batch = []
+        for i in range(start, min(start + BATCH, outcomes)):
+            won = truth[i % len(pool)] == "won"
+            reason = reasons[i % len(pool)]
+            batch.append(
+                Outcome(
+                    f"L{i}",
+                    "won" if won else "lost",
+                    None if won or not isinstance(reason, str) else reason,
+                    float(values[i % len(pool)]) if won else None,
+                    closed_at,
+                )
+            )
         record_outcomes(engine, batch)
 
 
-def _moved_back(dialect: str, table: str, column: str) -> sa.TextClause:
-    """Spread the rows of a table over the last 80 days, by their id."""
-    if dialect == "sqlite":
-        return sa.text(
-            f"UPDATE {table} SET {column} = datetime({column}, '-' || (id % 80) || ' days')"
-        )
-    return sa.text(f"UPDATE {table} SET {column} = {column} - (id % 80) * interval '1 day'")
-
-
-def best_of(work: Callable[[], object], runs: int = 3) -> float:
-    work()
+def best_of(work: Callable[[], object], runs: int = 3, warm_up: bool = True) -> float:
+    """The best time of `runs` runs (after one run not timed, with `warm_up`)."""
+    if warm_up:
+        work()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
