@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -121,9 +122,11 @@ def enter_key(driver, key: str) -> None:
 
 
 def click_and_wait(driver, element) -> None:
-    """Click something that loads a page, and wait until the old page is gone."""
+    """Click something that loads a page, and wait until the old page is gone. While the page
+    is being replaced Chromium may answer a question about the old element with an inspector
+    error instead of "stale element"; that too means: not yet, ask again."""
     element.click()
-    WebDriverWait(driver, 30).until(staleness_of(element))
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(staleness_of(element))
 
 
 def table(driver, table_id: str) -> dict[str, list[str]]:
