@@ -6,6 +6,7 @@ model's default, the median deal value of the won leads it was trained on.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from features.encoder import is_plain_numeric
 from features.errors import FieldValueError, InvalidLeadsError
 from features.values import canonical_text
 from serve.model.lead_model import LeadModel
+
+log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "default_deal_value"
 _NOT_NEGATIVE = "a number of 0 or more"
@@ -43,6 +46,12 @@ def deal_values(
         problems = _read_values(_as_values(given), values, field, model.encoder.na_values)
     if problems and refuse:
         raise InvalidLeadsError(problems)
+    if problems:
+        log.warning(
+            "%d values of %s are not numbers of 0 or more; those leads got the default deal value",
+            len(problems),
+            field,
+        )
     return values
 
 

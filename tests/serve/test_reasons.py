@@ -1,6 +1,7 @@
 """Reasons: exact per-field effects that add up to the raw score, the strongest ones in words."""
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,7 @@ def test_a_lead_s_own_deal_value_wins_over_the_default(model):
 
 
 @pytest.mark.parametrize("as_numbers", [True, False], ids=["number column", "text column"])
-def test_a_column_of_deal_values_reads_as_its_values_one_by_one(model, as_numbers):
+def test_a_column_of_deal_values_reads_as_its_values_one_by_one(model, as_numbers, caplog):
     """A file's numeric column takes one pass; it must agree with the values read one by one:
     missing and the contract's "-1" are not given, a negative value is named."""
     default = model.metadata[DEFAULT_KEY]
@@ -105,5 +106,7 @@ def test_a_column_of_deal_values_reads_as_its_values_one_by_one(model, as_number
         deal_values(model, wrong)
     assert [row for row, _ in refused.value.problems] == [1, 2]
     assert "0 or more" in str(refused.value)
-    values = deal_values(model, wrong, refuse=False)
+    with caplog.at_level(logging.WARNING, logger="serve.model.deal_value"):
+        values = deal_values(model, wrong, refuse=False)
     np.testing.assert_array_equal(values, [5.0, default, default])
+    assert "2 values of deal_value are not numbers of 0 or more" in caplog.text
