@@ -3,7 +3,11 @@ like the insight figures; the report saves them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Literal
+
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
@@ -12,85 +16,96 @@ from train.evaluate.holdout import FeatureStrength
 from train.evaluate.ranking import TierRow
 
 Curves = dict[str, np.ndarray]
+Points = tuple[np.ndarray, np.ndarray]
+Corner = Literal["upper right", "upper left", "lower right"]
 
 
 def roc_figure(y: np.ndarray, curves: Curves) -> Figure:
     """ROC curve of each named probability vector."""
-    figure = Figure(figsize=(5, 5), layout="tight")
-    axes = figure.subplots()
-    for name, probability in curves.items():
+
+    def points(probability: np.ndarray) -> Points:
         fpr, tpr, _ = roc_curve(y, probability)
-        axes.plot(fpr, tpr, label=name)
-    axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
-    axes.set(xlabel="share of lost leads flagged", ylabel="share of won leads found", title="ROC")
-    axes.legend(loc="lower right")
-    return figure
+        return fpr, tpr
+
+    return _curves_figure(
+        curves,
+        points,
+        _diagonal("chance"),
+        "lower right",
+        xlabel="share of lost leads flagged",
+        ylabel="share of won leads found",
+        title="ROC",
+    )
 
 
 def precision_recall_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Of the leads above a cut-off, the share that converts, against the share of wins found."""
-    figure = Figure(figsize=(5, 5), layout="tight")
-    axes = figure.subplots()
-    for name, probability in curves.items():
+
+    def points(probability: np.ndarray) -> Points:
         precision, recall, _ = precision_recall_curve(y, probability)
-        axes.plot(recall, precision, label=name)
-    axes.axhline(np.mean(y), linestyle=":", color="grey", label="no model")
-    axes.set(
+        return recall, precision
+
+    return _curves_figure(
+        curves,
+        points,
+        _level(float(np.mean(y)), "no model"),
+        "upper right",
         xlabel="share of won leads found",
         ylabel="share of called leads that convert",
         title="Precision-recall",
         ylim=(0, 1.02),
     )
-    axes.legend(loc="upper right")
-    return figure
 
 
 def calibration_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Predicted probability against the observed conversion rate, in 10 bins."""
-    figure = Figure(figsize=(5, 5), layout="tight")
-    axes = figure.subplots()
-    for name, probability in curves.items():
+
+    def points(probability: np.ndarray) -> Points:
         observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
-        axes.plot(predicted, observed, marker="o", label=name)
-    axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
-    axes.set(xlabel="predicted probability", ylabel="observed conversion rate", title="Calibration")
-    axes.legend(loc="upper left")
-    return figure
+        return predicted, observed
+
+    return _curves_figure(
+        curves,
+        points,
+        _diagonal("perfect"),
+        "upper left",
+        marker="o",
+        xlabel="predicted probability",
+        ylabel="observed conversion rate",
+        title="Calibration",
+    )
 
 
 def gains_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Cumulative gains: calling the top x % of leads finds this share of all conversions."""
-    figure = Figure(figsize=(5, 5), layout="tight")
-    axes = figure.subplots()
-    for name, probability in curves.items():
-        called, found = _gains(y, probability)
-        axes.plot(called, found, label=name)
-    axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="random order")
-    axes.set(
+    return _curves_figure(
+        curves,
+        lambda probability: _gains(y, probability),
+        _diagonal("random order"),
+        "lower right",
         xlabel="share of leads called, best first",
         ylabel="share of all conversions found",
         title="Cumulative gains",
     )
-    axes.legend(loc="lower right")
-    return figure
 
 
 def lift_figure(y: np.ndarray, curves: Curves) -> Figure:
     """Lift: how many times the average conversion rate the top x % of leads converts at."""
-    figure = Figure(figsize=(5, 5), layout="tight")
-    axes = figure.subplots()
-    for name, probability in curves.items():
+
+    def points(probability: np.ndarray) -> Points:
         called, found = _gains(y, probability)
         start = max(1, len(called) // 100)
-        axes.plot(called[start:], found[start:] / called[start:], label=name)
-    axes.axhline(1.0, linestyle=":", color="grey", label="random order")
-    axes.set(
+        return called[start:], found[start:] / called[start:]
+
+    return _curves_figure(
+        curves,
+        points,
+        _level(1.0, "random order"),
+        "upper right",
         xlabel="share of leads called, best first",
         ylabel="conversion rate / average rate",
         title="Lift",
     )
-    axes.legend(loc="upper right")
-    return figure
 
 
 def features_figure(top_features: list[FeatureStrength]) -> Figure:
@@ -122,3 +137,31 @@ def _gains(y: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarr
     found = np.cumsum(y[order]) / max(y.sum(), 1)
     called = np.arange(1, len(y) + 1) / len(y)
     return np.r_[0.0, called], np.r_[0.0, found]
+
+
+def _curves_figure(
+    curves: Curves,
+    points: Callable[[np.ndarray], Points],
+    reference: Callable[[Axes], object],
+    legend: Corner,
+    marker: str | None = None,
+    **labels: Any,
+) -> Figure:
+    """One line per named probability vector (its points), a grey reference, the labels."""
+    figure = Figure(figsize=(5, 5), layout="tight")
+    axes = figure.subplots()
+    for name, probability in curves.items():
+        x, y = points(probability)
+        axes.plot(x, y, marker=marker, label=name)
+    reference(axes)
+    axes.set(**labels)
+    axes.legend(loc=legend)
+    return figure
+
+
+def _diagonal(label: str) -> Callable[[Axes], object]:
+    return lambda axes: axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label=label)
+
+
+def _level(height: float, label: str) -> Callable[[Axes], object]:
+    return lambda axes: axes.axhline(height, linestyle=":", color="grey", label=label)
