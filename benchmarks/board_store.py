@@ -18,15 +18,13 @@ rendering its HTML in this process (the registry's last decision included):
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from live_store import best_of, emptied_store, fill, trained_model
+from live_store import best_of, emptied_store, fill, store_size, store_urls, trained_model
 
 from serve.api.board_cache import FiguresCache
 from serve.api.board_page import board_html
@@ -37,16 +35,11 @@ CACHE_SECONDS = 3600.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--outcomes", type=int, default=300_000)
-    args = parser.parse_args()
+    args = store_size(__doc__)
     with tempfile.TemporaryDirectory() as folder:
         trained_model(Path(folder))
         loaded = load_lead_model("models:/leadscore/1")
-        urls = {"SQLite": f"sqlite:///{Path(folder) / 'store.db'}"}
-        if os.environ.get("LEADSCORE_TEST_POSTGRES_URL"):
-            urls["PostgreSQL"] = os.environ["LEADSCORE_TEST_POSTGRES_URL"]
+        urls = store_urls(Path(folder))
         rows = [measure(name, url, loaded, args.leads, args.outcomes) for name, url in urls.items()]
     print(
         f"| store ({args.leads:,} scored leads, {args.outcomes:,} outcomes) | fill s "

@@ -48,15 +48,10 @@ DAYS_TO_CLOSE = 20
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--outcomes", type=int, default=300_000)
-    args = parser.parse_args()
+    args = store_size(__doc__)
     with tempfile.TemporaryDirectory() as folder:
         model = trained_model(Path(folder))
-        urls = {"SQLite": f"sqlite:///{Path(folder) / 'store.db'}"}
-        if os.environ.get("LEADSCORE_TEST_POSTGRES_URL"):
-            urls["PostgreSQL"] = os.environ["LEADSCORE_TEST_POSTGRES_URL"]
+        urls = store_urls(Path(folder))
         rows = [measure(name, url, model, args.leads, args.outcomes) for name, url in urls.items()]
     print(
         f"| store ({args.leads:,} scored leads, {args.outcomes:,} outcomes) | fill s "
@@ -81,6 +76,22 @@ def measure(
     finally:
         engine.dispose()
     return name, filled, performance, stalled
+
+
+def store_size(doc: str | None) -> argparse.Namespace:
+    """The command line of a store benchmark: how many scored leads and outcomes to fill."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--outcomes", type=int, default=300_000)
+    return parser.parse_args()
+
+
+def store_urls(folder: Path) -> dict[str, str]:
+    """SQLite in `folder`, and PostgreSQL when LEADSCORE_TEST_POSTGRES_URL names a database."""
+    urls = {"SQLite": f"sqlite:///{folder / 'store.db'}"}
+    if os.environ.get("LEADSCORE_TEST_POSTGRES_URL"):
+        urls["PostgreSQL"] = os.environ["LEADSCORE_TEST_POSTGRES_URL"]
+    return urls
 
 
 def trained_model(folder: Path) -> LeadModel:
