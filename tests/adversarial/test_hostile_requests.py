@@ -123,7 +123,7 @@ def test_a_store_held_by_another_writer_is_a_503_and_nothing_is_half_stored(
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-def test_a_lead_id_longer_than_the_store_keeps_is_a_422_and_the_other_leads_are_logged(
+def test_a_lead_id_longer_than_the_store_keeps_is_a_422_and_nothing_of_its_request_is_logged(
     trained_model, tmp_path, store
 ):
     """The store keeps lead ids of up to 255 characters (outcomes refuse longer ones): a longer
@@ -147,8 +147,8 @@ def test_a_lead_id_longer_than_the_store_keeps_is_a_422_and_the_other_leads_are_
         assert "255" in problem["msg"]
         answer = post(server.base, "/v1/score", json.dumps({"leads": [{"lead_id": "OK-2"}]}))
         assert answer.status_code == 200, answer.text
-        outcome = json.dumps({"outcomes": [{"lead_id": "OK-2", "outcome": "won"}]})
-        recorded = post(server.base, "/v1/outcomes", outcome)
+        outcomes = [{"lead_id": lead, "outcome": "won"} for lead in ("OK-1", "OK-2")]
+        recorded = post(server.base, "/v1/outcomes", json.dumps({"outcomes": outcomes}))
         assert recorded.status_code == 200, recorded.text
-        assert recorded.json()["unmatched"] == 0, recorded.text
+        assert recorded.json()["unmatched"] == 1, recorded.text  # OK-1 came with the long id
         assert "Traceback" not in server.output()
