@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from features.errors import DataError
 log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 64 * 1024
+# Line breaks as pandas' CSV parser reads them: CRLF, LF, or a lone CR (classic Mac OS).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 DELIMITERS = (",", ";", "\t", "|")
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -39,7 +42,7 @@ def sniff_csv(head: bytes, source: str) -> CsvDialect:
         text = decoder.decode(head, final=len(head) < SAMPLE_BYTES)
     except UnicodeDecodeError as exc:
         raise not_utf8(source, exc) from exc
-    header = text.split("\n", 1)[0].rstrip("\r")
+    header = _LINE_BREAK.split(text, maxsplit=1)[0]
     delimiter = max(DELIMITERS, key=lambda d: (_fields(header, d), d == ","))
     columns = tuple(name.strip() for name in _split(header, delimiter))
     if encoding == "utf-16" or delimiter != ",":
@@ -63,6 +66,7 @@ def not_utf8(source: str, exc: UnicodeDecodeError) -> DataError:
 
 
 def _split(line: str, delimiter: str) -> list[str]:
+    """The fields of one line (without its line break, which the CSV module refuses unquoted)."""
     return next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
 
 
