@@ -500,7 +500,7 @@ def _print_training_summary(result: TrainingResult) -> None:
         f"{summary.rows.evaluate.total} held-back ones ({summary.split} split), "
         f"{result.calibration} calibration, {result.seconds:.1f} s; model URI {result.model_uri}"
     )
-    console.print(f"registered: {result.learner}, refitted on every labeled lead")
+    console.print(f"registered: {summary.learner}, refitted on every labeled lead")
     if summary.audit.excluded:
         console.print(f"the audit excluded: {', '.join(summary.audit.excluded)}")
     console.print(f"decision: {result.decision.reason}")

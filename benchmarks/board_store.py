@@ -23,8 +23,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-from live_store import best_of, emptied_store, fill, store_size, store_urls, trained_model
+from live_store import (
+    best_of,
+    best_of_after,
+    emptied_store,
+    fill,
+    store_size,
+    store_urls,
+    trained_model,
+)
 
 from serve.api.board_cache import FiguresCache
 from serve.api.board_page import board_html
@@ -77,20 +84,6 @@ def measure(
     finally:
         engine.dispose()
     return name, filled, first, filtered, cached
-
-
-def best_of_after(
-    make: Callable[[], tuple[Callable[[], object], Callable[[], object]]], runs: int = 3
-) -> float:
-    """The best time of the second step, each run after its own first step."""
-    times = []
-    for _ in range(runs):
-        before, work = make()
-        before()
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return float(np.min(times))
 
 
 if __name__ == "__main__":

@@ -165,8 +165,17 @@ def best_of(work: Callable[[], object], runs: int = 3, warm_up: bool = True) -> 
     """The best time of `runs` runs (after one run not timed, with `warm_up`)."""
     if warm_up:
         work()
+    return best_of_after(lambda: (lambda: None, work), runs)
+
+
+def best_of_after(
+    make: Callable[[], tuple[Callable[[], object], Callable[[], object]]], runs: int = 3
+) -> float:
+    """The best time of the second step, each run after its own first step."""
     times = []
     for _ in range(runs):
+        before, work = make()
+        before()
         started = time.perf_counter()
         work()
         times.append(time.perf_counter() - started)

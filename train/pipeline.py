@@ -175,7 +175,6 @@ def training_result(
         decision=decision,
         summary=candidate.summary,
         report=report,
-        learner=model.learner.describe(),
         trees=model.learner.trees,
         calibration=model.calibrator.method,
         seconds=round(time.perf_counter() - candidate.started, 2),

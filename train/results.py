@@ -85,7 +85,6 @@ class TrainingResult:
     decision: Decision
     summary: TrainingSummary
     report: ReportFiles
-    learner: str
     trees: int | None
     calibration: str
     seconds: float
@@ -109,7 +108,7 @@ class TrainingResult:
             "baseline_metrics": evaluation.baseline_metrics,
             "metrics_for": summary.metrics_for,
             "rows": summary.rows.to_json(),
-            "learner": self.learner,
+            "learner": summary.learner,
             "candidates": summary.candidates.to_dict(),
             "trees": self.trees,
             "calibration": self.calibration,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from serve.api.board_cache import FiguresCache
 from serve.api.board_view import BoardFilter, build_board
-from serve.api.model_holder import CACHE, REGISTRY, ModelHolder
+from serve.api.model_holder import ModelHolder
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,8 @@ class BoardWarmer:
         loaded = self._holder.current
         if loaded is None or (loaded.name, loaded.version) == self._warmed:
             return
-        holder = self._holder
-        notice = holder.problem if holder.source == CACHE else None
-        build_board(
-            self._engine, loaded, holder.source or REGISTRY, notice, BoardFilter(), self._cache
-        )
+        served_from, notice = self._holder.served_from, self._holder.cache_notice
+        build_board(self._engine, loaded, served_from, notice, BoardFilter(), self._cache)
         self._warmed = (loaded.name, loaded.version)
         log.info("board figures computed for version %s", loaded.version)
 

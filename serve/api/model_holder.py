@@ -62,6 +62,16 @@ class ModelHolder:
         self._settled = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def served_from(self) -> str:
+        """Where the serving model came from: REGISTRY, or CACHE when the registry failed."""
+        return self.source or REGISTRY
+
+    @property
+    def cache_notice(self) -> str | None:
+        """Why the model serves from the cache; None when it serves from the registry."""
+        return self.problem if self.source == CACHE else None
+
     def start(self) -> None:
         """Load the model and follow the registry in a background thread."""
         self._thread = threading.Thread(target=self._run, name="model-loader", daemon=True)

@@ -15,7 +15,6 @@ from serve.api.board_access import SESSION_COOKIE, SESSION_PATH, BoardAccess, Vi
 from serve.api.board_page import board_html, render
 from serve.api.board_view import Board, BoardFilter, build_board, cached_stalled
 from serve.api.leads_input import CSV_TYPE
-from serve.api.model_holder import CACHE, REGISTRY
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +122,9 @@ def _board(request: Request, chosen: BoardFilter) -> Board | str:
     loaded = holder.current
     if loaded is None:
         return _no_model(request)
-    notice = holder.problem if holder.source == CACHE else None
-    served_from = holder.source or REGISTRY
-    return build_board(state.store, loaded, served_from, notice, chosen, state.board_cache)
+    return build_board(
+        state.store, loaded, holder.served_from, holder.cache_notice, chosen, state.board_cache
+    )
 
 
 def _no_model(request: Request) -> str:

@@ -78,7 +78,7 @@ async def model_info(loaded: ServingModel, holder: Holder) -> ModelInfo:
         learner=model.learner.describe(),
         metrics_for=meta.get("metrics_for"),
         trees=model.learner.trees,
-        source=holder.source or "registry",
-        notice=holder.problem if holder.source == CACHE else None,
+        source=holder.served_from,
+        notice=holder.cache_notice,
         refused=holder.refused,
     )

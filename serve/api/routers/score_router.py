@@ -96,7 +96,6 @@ async def score(
             f"{len(records)} leads in one request; the limit is {limit}",
         )
     model = loaded.model
-    _refuse_long_lead_ids(records, model.contract.id)
     if sort == "expected_value" and not has_deal_value(model):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -112,6 +111,7 @@ async def score(
             )
     except InvalidLeadsError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
+    _refuse_long_lead_ids(scored.lead_ids, model.contract.id)
     context.metrics.scored(scored.tier, with_reasons)
     committed = context.score_log.record(
         records,
@@ -162,20 +162,18 @@ async def _read_leads(request: Request, content_type: str | None) -> list[dict]:
     )
 
 
-def _refuse_long_lead_ids(records: list[dict], id_field: str | None) -> None:
+def _refuse_long_lead_ids(lead_ids: list[str | None], id_field: str | None) -> None:
     """A 422 for lead ids the store cannot keep (checked before anything is written: in a
     shared write they would fail every other lead's log entry too)."""
-    if id_field is None:
-        return
     problems = [
         {
             "loc": ["body", "leads", index, id_field],
             "msg": f"a lead id has at most {LEAD_ID_MAX_LENGTH} characters; this one has "
-            f"{len(str(lead_id))}",
+            f"{len(lead_id)}",
             "type": "string_too_long",
         }
-        for index, record in enumerate(records)
-        if (lead_id := record.get(id_field)) is not None and len(str(lead_id)) > LEAD_ID_MAX_LENGTH
+        for index, lead_id in enumerate(lead_ids)
+        if lead_id is not None and len(lead_id) > LEAD_ID_MAX_LENGTH
     ]
     if problems:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
