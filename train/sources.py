@@ -83,8 +83,8 @@ class TrainingData:
     def fingerprint(self) -> str:
         """A content fingerprint of the labeled leads: the same leads with the same outcomes
         give the same fingerprint, whatever the file, row order or column order."""
-        frame = self.leads.frame.reindex(sorted(self.leads.frame.columns), axis=1)
-        frame = frame.astype(object).where(frame.notna(), None).astype(str)
+        leads = self.leads.frame
+        frame = pd.DataFrame({name: leads[name].astype(str) for name in sorted(leads.columns)})
         frame["__won"] = self.leads.y.astype(str)
         rows = np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy())
         digest = hashlib.sha256("\x1f".join(frame.columns).encode())

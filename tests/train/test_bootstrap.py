@@ -6,7 +6,7 @@ from sklearn.metrics import roc_auc_score
 
 from serve.model.metrics import Interval, base_rate_log_loss, expected_calibration_error
 from train.calibration import fit_calibrator
-from train.evaluate.bootstrap import Bootstrap, weighted_roc_auc
+from train.evaluate.bootstrap import Bootstrap, RankedScores, weighted_lift_at_10, weighted_roc_auc
 from train.evaluate.gate import check_signal, decide_champion
 
 
@@ -34,8 +34,30 @@ def test_weighted_auc_with_unit_weights_is_sklearns_auc_with_ties():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 500).astype(float)
     score = np.round(rng.random(500) + 0.3 * y, 1)
-    ours = weighted_roc_auc(y, score, np.ones((1, 500)))[0]
+    ours = weighted_roc_auc(RankedScores(y, score), np.ones((1, 500)))[0]
     assert ours == pytest.approx(roc_auc_score(y, score))
+
+
+def _lift_at_10_by_definition(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> float:
+    """The leads from the highest score down while they hold at most a tenth of the weight
+    (at least one lead): their conversion rate over everyone's."""
+    order = np.argsort(-score, kind="stable")
+    w, won = weights[order], y[order]
+    top = np.cumsum(w) <= 0.1 * w.sum()
+    top[0] = True
+    return float((w * won)[top].sum() / w[top].sum() / ((w * won).sum() / w.sum()))
+
+
+@pytest.mark.parametrize("weights_of", ["drawn", "top leads weigh nothing"])
+def test_weighted_lift_is_the_rate_of_the_top_tenth_of_the_weight(weights_of):
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 1000).astype(float)
+    score = rng.random(1000) + 0.5 * y
+    weights = np.bincount(rng.integers(0, 1000, 1000), minlength=1000)
+    if weights_of == "top leads weigh nothing":  # the top tenth lies beyond the first fifth
+        weights[np.argsort(-score)[:400]] = 0
+    ours = weighted_lift_at_10(RankedScores(y, score), weights[np.newaxis, :])[0]
+    assert ours == pytest.approx(_lift_at_10_by_definition(y, score, weights))
 
 
 def test_bootstrap_intervals_and_paired_difference():
