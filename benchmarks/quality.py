@@ -13,7 +13,9 @@ exports of three other shapes (`benchmarks/shapes.py`): a small weak-signal funn
 file without a created-at column whose rows follow creation (`order = "file"`), a drifting B2B
 export; and the CRM export (4 tables joined), which has no signal. Ordered exports are split as
 `leadscore train` splits them: the oldest 80 % train, the newest 20 % evaluate. Seconds are the
-wall time of one fit (the mean over folds).
+wall time of one fit (the mean over folds). After the table: leadscore against the best anchor,
+and leadscore's calibration beside the calibration error a perfectly calibrated model would
+show on the same leads (`Calibration`).
 
     make bench-quality      # or: .venv/bin/python benchmarks/quality.py [--flaml-seconds 60]
     .venv/bin/python benchmarks/quality.py --only small campaign drifting --seeds 1 2 3 \
@@ -45,7 +47,7 @@ from features.contract import LeadContract
 from features.encoder import LeadEncoder
 from features.joins import read_export
 from features.labels import split_labeled
-from serve.model.metrics import base_rate_log_loss, evaluate
+from serve.model.metrics import base_rate_log_loss, evaluate, expected_calibration_error
 from train.evaluate.bootstrap import Bootstrap
 from train.evaluate.gate import check_signal
 from train.learn import learn_lead_model, refit_lead_model
@@ -130,6 +132,8 @@ def main() -> None:
         rows.extend(measured)
     print()
     print_verdicts(rows)
+    print()
+    print_calibration(rows)
     if not args.only:
         print()
         print_refit_gain()
@@ -334,7 +338,39 @@ def _row(name: str, model: str, scored: Scored, base_rate: float) -> dict:
         **metrics,
         "seconds": float(np.mean(scored.seconds)),
         "usable": signal.usable,
+        "calibration": Calibration.of(y, probability),
     }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How calibrated a model's probabilities are, beside how calibrated they could look on so
+    few leads: the ECE a perfectly calibrated model shows when the leads' outcomes are drawn
+    from its own probabilities (mean, 5th and 95th percentile of `DRAWS` draws), and the slope
+    and intercept of a logistic fit of the outcomes on the probabilities' log-odds (1 and 0 when
+    calibrated; a slope below 1 is overconfident, an intercept above 0 too low a level)."""
+
+    ece_if_calibrated: tuple[float, float, float]
+    slope: float
+    intercept: float
+
+    DRAWS = 1000
+
+    @classmethod
+    def of(cls, y: np.ndarray, probability: np.ndarray) -> Calibration:
+        rng = np.random.default_rng(0)
+        drawn = [
+            expected_calibration_error(rng.random(len(y)) < probability, probability)
+            for _ in range(cls.DRAWS)
+        ]
+        low, high = np.percentile(drawn, [5, 95])
+        log_odds = np.log(probability / (1 - probability)).reshape(-1, 1)
+        fit = LogisticRegression(C=1e6).fit(log_odds, y)
+        return cls(
+            (float(np.mean(drawn)), float(low), float(high)),
+            float(fit.coef_[0, 0]),
+            float(fit.intercept_[0]),
+        )
 
 
 def print_table(rows: list[dict], header: bool = True) -> None:
@@ -364,6 +400,24 @@ def print_verdicts(rows: list[dict]) -> None:
         loss = mine["log_loss"] - min(r["log_loss"] for r in anchors)
         auc = max(r["roc_auc"] for r in anchors) - mine["roc_auc"]
         print(f"| {name} | {loss:+.4f} | {auc:+.4f} |")
+
+
+def print_calibration(rows: list[dict]) -> None:
+    """leadscore's ECE beside the ECE a perfectly calibrated model would show on the same
+    leads, and its calibration slope and intercept."""
+    print(
+        "| data set | leadscore ECE | ECE if perfectly calibrated: mean (5th-95th percentile) "
+        "| calibration slope | intercept |"
+    )
+    print("|---|---|---|---|---|")
+    for r in rows:
+        if r["model"] == "leadscore":
+            c = r["calibration"]
+            mean, low, high = c.ece_if_calibrated
+            print(
+                f"| {r['data set']} | {r['ece']:.4f} | {mean:.4f} ({low:.4f}-{high:.4f}) | "
+                f"{c.slope:.3f} | {c.intercept:+.3f} |"
+            )
 
 
 def print_refit_gain(export_rows: int = 40_000, next_rows: int = 10_000) -> None:
