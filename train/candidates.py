@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from serve.model.learners import BlendLearner, Learner, LinearLearner, TreeLearner
-from train.calibration import recency_weights
+from train.calibration import fit_platt, recency_weights
 
 log = logging.getLogger(__name__)
 
@@ -134,5 +133,5 @@ def combine(weight: float, trees: TreeLearner | None, linear: LinearLearner | No
 
 
 def _sigmoid_fitted_loss(raw: np.ndarray, y: np.ndarray) -> float:
-    platt = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
-    return float(log_loss(y, platt.predict_proba(raw.reshape(-1, 1))[:, 1], labels=[0, 1]))
+    slope, intercept = fit_platt(raw, y)
+    return float(log_loss(y, 1 / (1 + np.exp(-(slope * raw + intercept))), labels=[0, 1]))

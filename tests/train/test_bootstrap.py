@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from serve.model.metrics import Interval, base_rate_log_loss, expected_calibration_error
-from train.calibration import fit_calibrator
+from train.calibration import fit_calibrator, fit_platt
 from train.evaluate.bootstrap import Bootstrap, RankedScores, weighted_lift_at_10, weighted_roc_auc
 from train.evaluate.gate import check_signal, decide_champion
 
@@ -28,6 +29,26 @@ def test_calibration_lowers_ece_of_an_overconfident_score():
     after = expected_calibration_error(y[check], calibrator.apply(raw[check]))
     assert before > 0.1
     assert after < before / 3
+
+
+@pytest.mark.parametrize("leads", [300, 20_000])
+def test_platt_fit_is_scikit_learns_logistic_regression_of_the_score(leads):
+    rng = np.random.default_rng(4)
+    raw = rng.normal(0, 2, leads)
+    y = (rng.random(leads) < 1 / (1 + np.exp(-(0.8 * raw - 1)))).astype(int)
+    weights = rng.uniform(0.25, 1.75, leads)
+    reference = LogisticRegression(C=1e6, tol=1e-10, max_iter=1000)
+    reference.fit(raw.reshape(-1, 1), y, sample_weight=weights)
+    slope, intercept = fit_platt(raw, y, weights)
+    assert slope == pytest.approx(reference.coef_[0, 0], abs=1e-4)
+    assert intercept == pytest.approx(reference.intercept_[0], abs=1e-4)
+
+
+def test_platt_fit_stays_finite_when_the_score_separates_the_classes():
+    raw = np.r_[np.linspace(-3, -1, 50), np.linspace(1, 3, 50)]
+    y = np.r_[np.zeros(50), np.ones(50)]
+    slope, intercept = fit_platt(raw, y)
+    assert 5 < slope < 1e4 and np.isfinite(intercept)
 
 
 def test_weighted_auc_with_unit_weights_is_sklearns_auc_with_ties():
