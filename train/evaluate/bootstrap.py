@@ -4,8 +4,8 @@ difference between two models scored on the same leads.
 Each replicate draws the evaluation leads with replacement; a lead drawn k times weighs k. All
 models and metrics share the same draws, so a difference between two models is judged on the
 same leads (a paired bootstrap), which is much tighter than comparing two separate intervals.
-Each probability vector is sorted once (`RankedScores`), not once per batch of replicates: on
-large evaluations the sorts were most of the cost.
+Each probability vector is sorted once (`RankedScores`), and every batch of replicates reads
+that order: on a large evaluation, sorting is the costly part.
 """
 
 from __future__ import annotations
