@@ -22,6 +22,8 @@ from features.errors import LeadscoreError
 from train.job_options import JobOptions
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from serve.store.performance import LivePerformance
     from train.results import RetrainOutcome, TrainingResult
 
@@ -264,7 +266,7 @@ def score(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="lead contract whose [tables.*] are joined (pandas engine); default: the "
+            help="lead contract whose \\[tables.*] are joined (pandas engine); default: the "
             "tables the model was trained with"
         ),
     ] = None,
@@ -476,8 +478,15 @@ def _share_bar(action: str) -> Iterator:
         yield report
 
 
-def _print_training_summary(result: TrainingResult) -> None:
+def _console() -> Console:
+    """A terminal console that prints names from the user's data as they are: without Rich
+    markup, a column called "notes [/]" is text, not a closing tag."""
     from rich.console import Console
+
+    return Console(markup=False)
+
+
+def _print_training_summary(result: TrainingResult) -> None:
     from rich.table import Table
 
     table = Table(
@@ -493,7 +502,7 @@ def _print_training_summary(result: TrainingResult) -> None:
         spans = evaluation.intervals.get(name)
         span_text = f"{spans.model.low:.4f} - {spans.model.high:.4f}" if spans else ""
         table.add_row(name, f"{value:.4f}", span_text, f"{evaluation.baseline_metrics[name]:.4f}")
-    console = Console()
+    console = _console()
     console.print(table)
     console.print(
         f"trained on {summary.rows.train.total} leads, evaluated on "
@@ -508,12 +517,11 @@ def _print_training_summary(result: TrainingResult) -> None:
 
 
 def _print_retrain_summary(outcome: RetrainOutcome) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from serve.model.drift import PSI_WARNING
 
-    console = Console()
+    console = _console()
     data = outcome.data
     sources = ", ".join(f"{n} rows from the {name}" for name, n in data.sources.items())
     classes = f"{data.classes.won} won, {data.classes.lost} lost, {data.classes.open} open"
@@ -547,10 +555,9 @@ def _print_retrain_summary(outcome: RetrainOutcome) -> None:
 
 
 def _print_performance(found: LivePerformance) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = _console()
     console.print(
         f"model version {found.model_version}, leads scored from {found.since:%Y-%m-%d} to "
         f"{found.until:%Y-%m-%d}: {found.overall.scored:,} scored, {found.overall.won:,} won, "

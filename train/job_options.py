@@ -13,6 +13,8 @@ from pathlib import Path
 from features.contract import LeadContract, load_contract, parse_kind_overrides
 from features.errors import SettingError
 
+MODEL_NAME_MARKS = ("/", ":", "@")
+
 
 @dataclass(frozen=True)
 class TrainingOptions:
@@ -26,6 +28,16 @@ class TrainingOptions:
     report_json: Path | None = None
 
     def __post_init__(self) -> None:
+        if (
+            not self.model_name.strip()
+            or self.model_name.strip(".") == ""
+            or any(mark in self.model_name for mark in MODEL_NAME_MARKS)
+        ):
+            raise SettingError(
+                f"--model-name {self.model_name!r}: a registered model's name cannot be empty "
+                "or dots, or hold '/', ':' or '@' (the model URI models:/NAME@ALIAS uses "
+                "them); e.g. --model-name leadscore-emea"
+            )
         if self.capacity is not None and self.capacity <= 0:
             raise SettingError(
                 f"--capacity {self.capacity}: give the leads sales can work per week (1 or more)"

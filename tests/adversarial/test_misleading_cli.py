@@ -1,7 +1,8 @@
 """Commands and settings that misled: a port in use, a capacity of 0 or above the lead volume, a
 retraining lock left by a job killed with `kill -9`, two jobs taking over one stale lock, demo
-data a common CSV reader reads differently, LightGBM's threads spinning on a busy machine. Each
-now says what is wrong in one line (exit 2), warns, or does the right thing at once."""
+data a common CSV reader reads differently, LightGBM's threads spinning on a busy machine, column
+names read as terminal markup, a model name the registry cannot hold. Each now says what is wrong
+in one line (exit 2), warns, or does the right thing at once."""
 
 import os
 import signal
@@ -78,6 +79,31 @@ def test_make_demo_checks_the_port_before_installing(busy_port):
 def small_demo(tmp_path) -> tuple[Path, Path]:
     data = tmp_path / "leads.csv"
     return data, write_demo(data, 800, seed=5)
+
+
+def test_column_names_with_brackets_are_printed_as_they_are(small_demo, tmp_path):
+    """The summary printed names the columns the audit excluded; the terminal library read
+    `[/]` in a name as a closing tag and crashed after the model was registered, and dropped
+    `[internal]` from another name."""
+    data, contract = small_demo
+    leads = pd.read_csv(data)
+    leads["flag [/]"], leads["Score [internal]"] = "same", "same"
+    leads.to_csv(data, index=False)
+    result = leadscore("train", data, "--config", contract, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = " ".join(result.stdout.split())  # however the terminal wrapped it
+    assert "flag [/]" in printed and "Score [internal]" in printed, result.stdout
+
+
+@pytest.mark.parametrize("name", ["team/emea", "emea@v2", ".."])
+def test_a_model_name_the_registry_cannot_hold_is_refused_before_training(
+    small_demo, tmp_path, name
+):
+    """It failed inside MLflow with a traceback, after the whole training."""
+    data, contract = small_demo
+    result = leadscore("train", data, "--config", contract, "--model-name", name, cwd=tmp_path)
+    assert_one_line_refusal(result, f"--model-name {name!r}")
+    assert MlflowClient(tracking_uri(), tracking_uri()).search_registered_models() == []
 
 
 def test_capacity_zero_is_refused_and_above_the_volume_warns(small_demo, tmp_path):
