@@ -18,6 +18,13 @@ TITLE_WIDTH = 45
 LABEL_WIDTH = 60
 
 
+def literal(text: object) -> str:
+    """Text from the leads (a field, a value, a reason) as matplotlib should print it: a '$'
+    would start mathematical notation ('$10k-$50k' in italics without its dollars; '$\\frac$'
+    an error), so every '$' is escaped."""
+    return str(text).replace("$", r"\$")
+
+
 def funnel_figure(funnel: pd.DataFrame, monthly: pd.DataFrame | None) -> Figure:
     """Leads by outcome, and conversion by month of creation with its interval when known."""
     figure = Figure(figsize=(11 if monthly is not None else 5, 3.5), layout="constrained")
@@ -42,13 +49,15 @@ def segments_figure(table: pd.DataFrame, fields: list[str], overall: float) -> F
     for ax, field in zip(axes, fields, strict=False):
         rows = table[table["field"] == field].sort_values(LOST, ascending=False).head(MAX_BARS)
         rows = rows.iloc[::-1]
-        labels = [f"{v} ({n:,})" for v, n in zip(rows["value"], rows["leads"], strict=True)]
+        labels = [
+            literal(f"{v} ({n:,})") for v, n in zip(rows["value"], rows["leads"], strict=True)
+        ]
         error = np.vstack(
             [rows["conversion"] - rows["ci_low"], rows["ci_high"] - rows["conversion"]]
         )
         ax.barh(labels, rows["conversion"], xerr=error, color="tab:blue", alpha=0.7, capsize=2)
         ax.axvline(overall, color="black", linestyle=":", label="all leads")
-        ax.set(title=fill(field, TITLE_WIDTH), xlabel="conversion (95 % interval)")
+        ax.set(title=fill(literal(field), TITLE_WIDTH), xlabel="conversion (95 % interval)")
         ax.tick_params(axis="y", labelsize=8)
     for ax in axes[len(fields) :]:
         ax.set_visible(False)
@@ -61,11 +70,14 @@ def loss_reasons_figure(shares_by_group: pd.DataFrame, title: str) -> Figure:
     figure = Figure(figsize=(11, 0.5 * len(shares) + 1.8), layout="constrained")
     ax = figure.subplots()
     left = np.zeros(len(shares))
-    labels = [f"{g} ({n:,} lost)" for g, n in zip(shares.index, shares_by_group[LOST], strict=True)]
+    labels = [
+        literal(f"{g} ({n:,} lost)")
+        for g, n in zip(shares.index, shares_by_group[LOST], strict=True)
+    ]
     for reason in shares.columns:
-        ax.barh(labels, shares[reason], left=left, label=str(reason))
+        ax.barh(labels, shares[reason], left=left, label=literal(reason))
         left += shares[reason].to_numpy()
-    ax.set(title=title, xlabel="share of lost leads", xlim=(0, 1))
+    ax.set(title=literal(title), xlabel="share of lost leads", xlim=(0, 1))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     return figure
 
@@ -75,7 +87,7 @@ def importance_figure(importance: pd.DataFrame, top: int = 15) -> Figure:
     rows = importance.head(top).iloc[::-1]
     figure = Figure(figsize=(7, 0.35 * len(rows) + 1.2), layout="constrained")
     ax = figure.subplots()
-    ax.barh(rows.index, rows["mean_abs_contribution"], color="tab:purple")
+    ax.barh([literal(v) for v in rows.index], rows["mean_abs_contribution"], color="tab:purple")
     ax.set(title="what the model relies on", xlabel="mean |contribution| (log-odds)")
     return figure
 
@@ -89,14 +101,14 @@ def dependence_figure(parts: dict[str, pd.DataFrame]) -> Figure:
         if pd.api.types.is_numeric_dtype(pairs["value"]):
             ax.scatter(pairs["value"], pairs["contribution"], s=6, alpha=0.3)
             ax.axhline(0, color="grey", linewidth=0.5)
-            ax.set(xlabel=fill(field, TITLE_WIDTH), ylabel="contribution (log-odds)")
+            ax.set(xlabel=fill(literal(field), TITLE_WIDTH), ylabel="contribution (log-odds)")
         else:
             effects = category_effects(pairs).head(MAX_BARS).iloc[::-1]
-            ax.barh([str(v) for v in effects.index], effects["mean_contribution"])
+            ax.barh([literal(v) for v in effects.index], effects["mean_contribution"])
             ax.axvline(0, color="grey", linewidth=0.5)
             ax.tick_params(axis="y", labelsize=8)
             ax.set(xlabel="mean contribution (log-odds)")
-        ax.set(title=fill(f"{field}: contribution to the score", TITLE_WIDTH))
+        ax.set(title=fill(literal(f"{field}: contribution to the score"), TITLE_WIDTH))
     return figure
 
 
@@ -108,14 +120,14 @@ def explanations_figure(explanations: dict[str, pd.DataFrame], top: int = 8) -> 
     for ax, (title, table) in zip(axes, explanations.items(), strict=True):
         rows = table[table["field"] != BASE_VALUE].head(top).iloc[::-1]
         labels = [
-            shorten(f"{f} = {v}", LABEL_WIDTH, placeholder="...")
+            literal(shorten(f"{f} = {v}", LABEL_WIDTH, placeholder="..."))
             for f, v in zip(rows["field"], rows["value"], strict=True)
         ]
         colours = np.where(rows["contribution"] > 0, COLOURS[WON], COLOURS[LOST])
         ax.barh(labels, rows["contribution"], color=colours)
         ax.axvline(0, color="grey", linewidth=0.5)
         ax.tick_params(axis="y", labelsize=8)
-        ax.set(title=title, xlabel="contribution (log-odds)")
+        ax.set(title=literal(title), xlabel="contribution (log-odds)")
     return figure
 
 

@@ -10,6 +10,8 @@ second fit of the whole export for little gain.
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,7 @@ DEFAULT_PARAMS = {
     "force_row_wise": True,
 }
 MAX_ROUNDS = 2000
+LIGHTGBM_REFUSED = re.compile(r'[",:\[\]{}]')  # LightGBM's CheckAllowedJSON
 EARLY_STOPPING_ROUNDS = 50
 # Early stopping on weak signal can stop after a handful of trees, whose scores barely separate
 # leads; this many trees at the default learning rate still learn little noise. The held-out
@@ -149,7 +152,16 @@ def cross_validate(
 
 def dataset_args(encoder: LeadEncoder) -> dict:
     return {
-        "feature_name": encoder.feature_names,
+        "feature_name": lightgbm_names(encoder.feature_names),
         "categorical_feature": encoder.categorical_indices,
         "free_raw_data": True,
     }
+
+
+def lightgbm_names(names: list[str]) -> list[str]:
+    """The fields' names as LightGBM takes them: it refuses JSON's special characters in a
+    feature name, so each becomes '_' (a name that then matches another gets its position
+    added). Only the booster's text holds these; reasons and reports use the encoder's names."""
+    cleaned = [LIGHTGBM_REFUSED.sub("_", name) for name in names]
+    counts = Counter(cleaned)
+    return [f"{name}_{i}" if counts[name] > 1 else name for i, name in enumerate(cleaned)]

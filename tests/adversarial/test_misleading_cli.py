@@ -4,6 +4,7 @@ data a common CSV reader reads differently, LightGBM's threads spinning on a bus
 names read as terminal markup, a model name the registry cannot hold. Each now says what is wrong
 in one line (exit 2), warns, or does the right thing at once."""
 
+import json
 import os
 import signal
 import socket
@@ -93,6 +94,27 @@ def test_column_names_with_brackets_are_printed_as_they_are(small_demo, tmp_path
     assert result.returncode == 0, result.stderr
     printed = " ".join(result.stdout.split())  # however the terminal wrapped it
     assert "flag [/]" in printed and "Score [internal]" in printed, result.stdout
+
+
+def test_column_names_with_json_or_math_characters_train_and_keep_their_names(small_demo, tmp_path):
+    """LightGBM refuses JSON's special characters in feature names, and the report's figures
+    read text between two '$' as mathematical notation: training failed with their errors."""
+    data, contract = small_demo
+    renamed = {
+        "industry": 'Industry: "vertical"',
+        "company_size": "Size, bucket",
+        "web_visits": "Visits [web] {30 days}",
+        "lead_source": "Source $\\frac$",
+    }
+    pd.read_csv(data).rename(columns=renamed).to_csv(data, index=False)
+    report = tmp_path / "report.json"
+    result = leadscore("train", data, "--config", contract, "--report-json", report, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    features = json.loads(report.read_text())["features"]
+    assert set(renamed.values()) <= set(features), features
+    scored = leadscore("score", data, "-o", tmp_path / "scored.csv", cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr
+    assert pd.read_csv(tmp_path / "scored.csv")["probability"].between(0, 1).all()
 
 
 @pytest.mark.parametrize("name", ["team/emea", "emea@v2", ".."])

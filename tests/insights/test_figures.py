@@ -1,5 +1,6 @@
 """The figures draw what the tables hold, one panel per field or lead."""
 
+import io
 import tomllib
 
 import pandas as pd
@@ -70,3 +71,25 @@ def test_tiers_and_calibration_figures():
     calibration = tiers.reset_index(drop=True)
     figure = figures.calibration_figure(calibration)
     assert figure.axes[0].get_xlabel() == "mean predicted probability"
+
+
+def test_dollar_signs_in_names_and_values_print_as_they_are(demo):
+    """Matplotlib reads text between two '$' as mathematical notation: a budget band such as
+    '$10k-$50k' came out in italics without its dollars, and a field named '$\\frac$' stopped
+    the figure with a parse error."""
+    frame, outcome = demo
+    frame = frame.rename(columns={"lead_source": "source $\\frac$"})
+    frame["budget_status"] = frame["budget_status"].replace("Approved", "$10k-$50k")
+    fields = ["source $\\frac$", "budget_status"]
+    figure = figures.segments_figure(
+        funnel.conversion_by_segment(frame, outcome, fields), fields, 0.3
+    )
+    figure.savefig(io.BytesIO(), format="png")
+    axes = visible_axes(figure)
+    assert not any(
+        label._preprocess_math(label.get_text())[1]
+        for ax in axes
+        for label in [ax.title, *ax.get_yticklabels()]
+    )
+    shown = [label._preprocess_math(label.get_text())[0] for label in axes[1].get_yticklabels()]
+    assert any(text.startswith("$10k-$50k (") for text in shown), shown

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from insights.figures import literal
 from train.evaluate.holdout import FeatureStrength
 from train.evaluate.ranking import TierRow
 
@@ -110,7 +111,7 @@ def lift_figure(y: np.ndarray, curves: Curves) -> Figure:
 
 def features_figure(top_features: list[FeatureStrength]) -> Figure:
     """Horizontal bars: mean absolute contribution of each of the top features."""
-    names = [f.feature for f in top_features][::-1]
+    names = [literal(f.feature) for f in top_features][::-1]
     strength = [f.mean_abs_contribution for f in top_features][::-1]
     figure = Figure(figsize=(8, 0.4 * len(names) + 1.4), layout="tight")
     axes = figure.subplots()
