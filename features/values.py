@@ -65,8 +65,13 @@ def canonical_text_series(series: pd.Series) -> pd.Series:
 def parse_datetimes(text: pd.Series) -> pd.Series:
     """Dates in any common format, each value read on its own (as UTC, unreadable ones NaT).
 
-    ISO 8601 values, what most exports hold, are read in one vectorised pass; only the others
-    go through the slower per-value reader."""
+    A column already read as times is only put in UTC. Anything else is read as text, so a
+    number is not a date (12345 is unreadable, not a moment in 1970). ISO 8601 values, what
+    most exports hold, are read in one vectorised pass; only the others go through the slower
+    per-value reader."""
+    if pd.api.types.is_datetime64_any_dtype(text):
+        return pd.to_datetime(text, utc=True)
+    text = text.astype("str")
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
     unread = parsed.isna() & text.notna()
     if unread.any():

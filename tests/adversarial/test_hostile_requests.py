@@ -37,6 +37,21 @@ def test_a_non_finite_number_in_a_lead_is_a_422_naming_lead_and_field(running_se
     assert all("input" not in e for e in answer.json()["detail"])
 
 
+@pytest.mark.parametrize("created_at", ["12345", "1.5e9", '"next Tuesday"', "true"])
+def test_a_created_at_that_is_not_a_date_is_a_422_naming_lead_and_field(running_server, created_at):
+    """A number stored as a lead's created-at stopped every later `retrain --from-store`, and an
+    epoch number was read as a moment in 1970."""
+    body = (
+        '{"leads": [{"lead_id": "T1", "created_at": "2024-05-01T09:30:00Z"}, '
+        f'{{"lead_id": "T2", "created_at": {created_at}}}]}}'
+    )
+    answer = post(running_server, "/v1/score", body)
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["detail"]
+    assert problem["loc"][:4] == ["body", "leads", 1, "created_at"], problem
+    assert "ISO 8601" in problem["msg"], problem
+
+
 @pytest.mark.parametrize("number", NON_FINITE)
 def test_a_non_finite_number_in_an_outcome_is_a_422(running_server, number):
     body = f'{{"outcomes": [{{"lead_id": "N1", "outcome": "won", "value": {number}}}]}}'

@@ -32,3 +32,19 @@ def test_dates_are_read_one_by_one_in_any_common_format():
     assert parsed[0] == parsed[1] == pd.Timestamp("2024-03-01 10:00", tz="UTC")
     assert parsed[2] == pd.Timestamp("2024-03-01", tz="UTC")
     assert parsed[3:].isna().all()
+
+
+def test_numbers_are_not_dates():
+    """A number among the created-at values (a JSON lead's, or a column of them) stopped the
+    parse with a TypeError, and an epoch number was read as a moment in 1970."""
+    mixed = pd.Series(["2024-03-01 10:00", 12345, 1.5e9, True, None], dtype=object)
+    parsed = parse_datetimes(mixed)
+    assert parsed[0] == pd.Timestamp("2024-03-01 10:00", tz="UTC")
+    assert parsed[1:].isna().all()
+    assert parse_datetimes(pd.Series([1_700_000_000, 1_700_000_100])).isna().all()
+
+
+def test_a_column_already_read_as_times_is_kept_as_it_is():
+    times = pd.Series(pd.to_datetime(["2024-03-01 10:00", None]))
+    parsed = parse_datetimes(times)
+    assert parsed[0] == pd.Timestamp("2024-03-01 10:00", tz="UTC") and pd.isna(parsed[1])

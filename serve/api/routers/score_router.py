@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Future
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Literal
 
+import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from features.errors import InvalidLeadsError
+from features.values import parse_datetimes
 from serve.api.answers import csv_answer, json_answer
 from serve.api.dependencies import Scoring
 from serve.api.failures import RETRY_AFTER_SECONDS
@@ -112,6 +115,7 @@ async def score(
     except InvalidLeadsError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _field_errors(exc)) from exc
     _refuse_long_lead_ids(scored.lead_ids, model.contract.id)
+    _refuse_unreadable_times(records, model.contract.time)
     context.metrics.scored(scored.tier, with_reasons)
     committed = context.score_log.record(
         records,
@@ -177,6 +181,44 @@ def _refuse_long_lead_ids(lead_ids: list[str | None], id_field: str | None) -> N
     ]
     if problems:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
+
+
+def _refuse_unreadable_times(records: list[dict], time_field: str | None) -> None:
+    """A 422 for created-at values that are not dates (checked before anything is written:
+    retraining from the store reads them as the leads' times). ISO 8601 text, what a CRM
+    sends, is checked value by value; anything else is read as training reads dates."""
+    if not time_field:
+        return
+    others = {
+        index: value
+        for index, record in enumerate(records)
+        if (value := record.get(time_field)) is not None and not _is_iso_text(value)
+    }
+    if not others:
+        return
+    given = pd.Series(list(others.values()), index=list(others), dtype=object)
+    unreadable = given[parse_datetimes(given).isna()]
+    problems = [
+        {
+            "loc": ["body", "leads", index, time_field],
+            "msg": f"{value!r} is not a date: send ISO 8601 text, e.g. 2024-05-01T09:30:00Z, "
+            "or leave it out",
+            "type": "value_error",
+        }
+        for index, value in unreadable.items()
+    ]
+    if problems:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
+
+
+def _is_iso_text(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _field_errors(exc: InvalidLeadsError) -> list[dict]:
