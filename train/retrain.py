@@ -9,6 +9,7 @@ challenger is fully registered before any alias moves, and `promote` moves `prev
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from features.contract import LeadContract
@@ -24,7 +26,13 @@ from serve.model.lead_model import LeadModel
 from serve.model.loading import CHAMPION, alias_version, load_lead_model
 from serve.model.run_decision import JOB_TAG, RETRAIN_JOB
 from serve.model.tracking import configure_tracking
-from train.evaluate.challenge import Comparison, compare, enough_leads, unseen_by_champion
+from train.evaluate.challenge import (
+    TRAINED_LEADS_FILE,
+    Comparison,
+    compare,
+    enough_leads,
+    unseen_by_champion,
+)
 from train.evaluate.gate import Decision, PromotionRule, decide_promotion
 from train.job_options import JobOptions, TrainingOptions
 from train.pipeline import (
@@ -94,14 +102,14 @@ def retrain(
             return RetrainOutcome(Decision(False, True, reason), described, champion_version)
         candidate = learn_candidate(data, contract, options.training, progress, started)
         progress("comparing with the champion")
-        champion = (
-            load_lead_model(f"models:/{name}/{champion_version}").model
-            if champion_version
-            else None
-        )
+        champion = _champion(client, name, champion_version) if champion_version else None
         decision, comparison = _decide(candidate, champion, options.rule)
         outcome = RetrainOutcome(
-            decision, described, champion_version, comparison, _drift(candidate, champion)
+            decision,
+            described,
+            champion_version,
+            comparison,
+            _drift(candidate, champion.model if champion else None),
         )
         progress("logging to MLflow and registering")
         with mlflow.start_run(experiment_id=experiment_id, tags={JOB_TAG: RETRAIN_JOB}) as run:
@@ -134,8 +142,30 @@ def _fingerprint(client: MlflowClient, name: str, version: str) -> str | None:
     return client.get_model_version(name, version).tags.get(FINGERPRINT_TAG)
 
 
+@dataclass(frozen=True)
+class Champion:
+    """The serving champion, and the lead ids it learnt from (see `lead_id_hashes`; None for a
+    version trained before they were kept, or from leads without an id column)."""
+
+    model: LeadModel
+    trained_leads: np.ndarray | None
+
+
+def _champion(client: MlflowClient, name: str, version: str) -> Champion:
+    model = load_lead_model(f"models:/{name}/{version}").model
+    run_id = client.get_model_version(name, version).run_id
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=TRAINED_LEADS_FILE, dst_path=folder
+            )
+        except MlflowException:
+            return Champion(model, None)
+        return Champion(model, np.load(path))
+
+
 def _decide(
-    candidate: Candidate, champion: LeadModel | None, rule: PromotionRule
+    candidate: Candidate, champion: Champion | None, rule: PromotionRule
 ) -> tuple[Decision, Comparison | None]:
     """Whether the challenger is promoted, with the comparison that decided it (none without a
     champion, or with too few leads the champion never trained on: then it is kept)."""
@@ -147,30 +177,33 @@ def _decide(
 
 
 def _compare(
-    candidate: Candidate, champion: LeadModel | None
+    candidate: Candidate, champion: Champion | None
 ) -> tuple[Comparison | None, str | None]:
     """The comparison on the evaluation leads the champion never trained on, or why there is
     none (too few such leads)."""
     if champion is None:
         return None, None
     leads, rows = candidate.data.leads, candidate.evaluation_rows
+    model, id_column = champion.model, champion.model.contract.id
     times = None if leads.created_at is None else leads.created_at.iloc[rows]
-    unseen = unseen_by_champion(len(rows), times, champion.metadata.get("trained_through"))
-    if times is None:
+    ids = leads.frame[id_column].iloc[rows] if id_column in leads.frame.columns else None
+    trained_through = model.metadata.get("trained_through")
+    unseen = unseen_by_champion(len(rows), times, trained_through, ids, champion.trained_leads)
+    if times is None and (ids is None or champion.trained_leads is None):
         log.warning(
-            "no created-at column: the champion may have trained on some evaluation leads, "
-            "which flatters it; give --time COLUMN"
+            "no created-at column and no record of the leads the champion learnt from: it may "
+            "have trained on some evaluation leads, which flatters it; give --time COLUMN"
         )
     y = leads.y[rows][unseen]
     if not enough_leads(y):
         return None, (
-            f"kept: only {len(y)} evaluation leads are newer than the champion's training data "
-            f"(through {champion.metadata.get('trained_through')}); retrain when more outcomes "
-            "have come in"
+            f"kept: only {len(y)} evaluation leads are ones the champion never trained on "
+            f"(its newest training lead: {trained_through}); retrain when more outcomes have "
+            "come in"
         )
     frame = leads.frame.iloc[rows][unseen]
     challenger = candidate.evaluation.probability[unseen]
-    serving = champion.probabilities(champion.encoder.transform(frame))
+    serving = model.probabilities(model.encoder.transform(frame))
     return compare(y, challenger, serving), None
 
 

@@ -14,6 +14,7 @@ from train.evaluate.bootstrap import Bootstrap
 COMPARED_METRICS = ("roc_auc", "log_loss")
 MIN_SHARED_LEADS = 50
 MIN_SHARED_PER_CLASS = 5
+TRAINED_LEADS_FILE = "trained_leads.npy"  # a training run's artifact: `lead_id_hashes`
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,28 @@ def compare(y: np.ndarray, challenger: np.ndarray, champion: np.ndarray) -> Comp
 
 
 def unseen_by_champion(
-    leads: int, created_at: pd.Series | None, trained_through: str | None
+    leads: int,
+    created_at: pd.Series | None,
+    trained_through: str | None,
+    lead_ids: pd.Series | None = None,
+    champion_leads: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Which of `leads` evaluation leads the champion cannot have trained on: those created after
-    its newest training lead (all of them when either side has no created-at times)."""
+    """Which of `leads` evaluation leads the champion cannot have trained on. With the lead ids
+    the champion learnt from (`champion_leads`, see `lead_id_hashes`): those whose id is not
+    among them, whenever they were created. Otherwise those created after its newest training
+    lead (all of them when either side has no created-at times)."""
+    if lead_ids is not None and champion_leads is not None:
+        return ~np.isin(lead_id_hashes(lead_ids), champion_leads)
     if created_at is None or trained_through is None:
         return np.ones(leads, dtype=bool)
     return (created_at > pd.Timestamp(trained_through)).to_numpy()
+
+
+def lead_id_hashes(lead_ids: pd.Series) -> np.ndarray:
+    """The lead ids as sorted 64-bit hashes of their text: eight bytes a lead, enough to tell
+    which leads a model learnt from without keeping the ids themselves."""
+    text = lead_ids.astype("str")
+    return np.unique(pd.util.hash_pandas_object(text, index=False).to_numpy())
 
 
 def enough_leads(y: np.ndarray) -> bool:

@@ -1,14 +1,20 @@
 """What one training run records in MLflow: parameters, metrics with their intervals, tags that
-say whether the model has usable signal, and the audit, joins and report as artifacts."""
+say whether the model has usable signal, and the audit, joins, report and the (hashed) ids of the
+leads it learnt from as artifacts."""
 
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 
 from serve.model.lead_model import LeadModel
 from serve.model.run_decision import CHAMPION_TAG, DECISION_TAG, RETRAIN_VERDICT_TAG, SIGNAL_TAG
+from train.evaluate.challenge import TRAINED_LEADS_FILE, lead_id_hashes
 from train.evaluate.gate import Decision
 from train.results import ReportFiles, RetrainOutcome, TrainingSummary
 from train.sources import TrainingData
@@ -57,6 +63,17 @@ def log_training(model: LeadModel, data: TrainingData, summary: TrainingSummary)
     mlflow.log_dict(model.contract.to_dict(), "contract.json")
     mlflow.log_dict({"audit": summary.audit.to_list()}, "audit.json")
     mlflow.log_dict({"joins": [join.to_dict() for join in summary.joins]}, "joins.json")
+    if model.contract.id:
+        _log_trained_leads(data.leads.frame[model.contract.id])
+
+
+def _log_trained_leads(lead_ids: pd.Series) -> None:
+    """The ids of every lead the registered model learnt from, hashed: a later retrain judges
+    it only on leads it never trained on, even without created-at times."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / TRAINED_LEADS_FILE
+        np.save(path, lead_id_hashes(lead_ids))
+        mlflow.log_artifact(str(path))
 
 
 def log_decision(decision: Decision) -> None:
