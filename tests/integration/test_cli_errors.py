@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from features.demo import generate_leads
 from leadscore_cli import app
 from serve.model.tracking import tracking_uri
+from tests.conftest import free_port
 
 
 def run(*args: str):
@@ -114,7 +115,8 @@ def test_serve_refuses_an_open_network_host_and_a_bad_store(monkeypatch):
     monkeypatch.delenv("LEADSCORE_API_KEYS", raising=False)
     assert_refused(run("serve", "--host", "0.0.0.0"), "LEADSCORE_API_KEYS is empty")
     monkeypatch.setenv("LEADSCORE_DATABASE_URL", "nonsense://")
-    assert_refused(run("serve"), "LEADSCORE_DATABASE_URL")
+    # on a free port: the port is checked before the store (8000 may be serving a demo)
+    assert_refused(run("serve", "--port", str(free_port())), "LEADSCORE_DATABASE_URL")
     assert_refused(run("db", "upgrade"), "LEADSCORE_DATABASE_URL")
 
 
