@@ -31,7 +31,7 @@ from train.registry.versions import RegisteredVersion, log_and_register
 from train.report.html_report import report_paths, write_report
 from train.results import ReportFiles, RowCounts, TrainingResult, TrainingSummary
 from train.sources import TrainingData, read_training_data
-from train.split import Split, lead_order, split_name, split_rows
+from train.split import Split, check_both_outcomes, lead_order, split_name, split_rows
 from train.tier_cutoffs import weekly_lead_volume
 
 Progress = Callable[[str], None]
@@ -112,6 +112,8 @@ def learn_candidate(
     progress("auditing and fitting the model")
     order = lead_order(leads, contract)
     outer = split_rows(leads.y, order)
+    if outer.by_time:
+        check_both_outcomes(leads.y, outer, data.source)
     learned = _learn(leads, order, outer, contract, tier_rule, options, data.source)
 
     progress("evaluating against the baseline")

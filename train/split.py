@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from features.contract import LeadContract
+from features.errors import DataError
 from features.labels import LabeledLeads
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,24 @@ def split_rows(
     return stratified_split(y, evaluate_share, seed)
 
 
+def check_both_outcomes(y: np.ndarray, split: Split, source: str) -> None:
+    """A split by time whose training or evaluation part holds only won or only lost leads
+    cannot train or judge a model: DataError naming the part and what to do."""
+    for part, rows in (
+        ("oldest 80 % (training)", split.train),
+        ("newest 20 % (evaluation)", split.evaluate),
+    ):
+        won = int(y[rows].sum())
+        if won in (0, len(rows)):
+            missing = "won" if won == 0 else "lost"
+            raise DataError(
+                f"{source}: the {part} of the {len(y)} closed leads holds no {missing} leads, "
+                f"so it cannot {'train' if rows is split.train else 'judge'} a model; check the "
+                "outcomes of that period, or split at random by leaving out the created-at "
+                "column (--time '') and the contract's order"
+            )
+
+
 def stratified_split(y: np.ndarray, evaluate_share: float = 0.2, seed: int = 0) -> Split:
     """A random split that keeps the share of won leads equal on both sides."""
     positions = np.arange(len(y))
@@ -93,8 +112,9 @@ def validation_folds(
 ) -> list[Split]:
     """The folds a model is checked on while it learns. Up to `max_rows` leads, five folds that
     hold every lead out once: consecutive stretches of time when the leads are ordered, random
-    and stratified otherwise, so that no decision rests on one small slice. Above, one fold:
-    the newest fifth (or a stratified fifth) held out."""
+    and stratified otherwise (or when one stretch holds every won or every lost lead, which
+    would leave a fold nothing to learn that class from), so that no decision rests on one
+    small slice. Above, one fold: the newest fifth (or a stratified fifth) held out."""
     if len(y) > max_rows:
         return [split_rows(y, order) if order is not None else stratified_split(y)]
     if order is None:
@@ -102,7 +122,14 @@ def validation_folds(
         return [Split(fit, held, False) for fit, held in splitter.split(np.zeros(len(y)), y)]
     positions = np.argsort(order.to_numpy(), kind="stable")
     everything = np.arange(len(y))
-    return [
+    folds = [
         Split(np.setdiff1d(everything, block), np.sort(block), True)
         for block in np.array_split(positions, FOLDS)
     ]
+    if all(len(np.unique(y[fold.train])) == 2 for fold in folds):
+        return folds
+    log.warning(
+        "the won (or lost) leads are bunched in one stretch of time: checking on random, "
+        "stratified folds instead of stretches of time"
+    )
+    return validation_folds(y, None, max_rows)

@@ -74,6 +74,41 @@ def test_only_one_class(export):
     assert_nothing_registered()
 
 
+def leads_won_only_in(period: str) -> pd.DataFrame:
+    """150 closed leads over 150 days whose 12 won leads are all among the oldest or newest."""
+    frame = generate_leads(3000, 4)
+    won, lost = frame[frame["outcome"] == "won"].head(12), frame[frame["outcome"] == "lost"]
+    leads = pd.concat([won, lost.head(138)] if period == "oldest" else [lost.head(138), won])
+    leads["created_at"] = pd.date_range("2024-01-01", periods=150, freq="D").strftime("%Y-%m-%d")
+    return leads
+
+
+@pytest.mark.parametrize(
+    ("period", "part"),
+    [("oldest", "newest 20 % (evaluation)"), ("newest", "oldest 80 % (training)")],
+)
+def test_a_time_split_with_one_outcome_on_a_side_is_refused(export, period, part):
+    """It stopped with a traceback from the regression or the bootstrap."""
+    frame = leads_won_only_in(period)
+    result = run("train", export(frame), *FLAGS, "--time", "created_at", "--id", "lead_id")
+    assert_refused(result, f"the {part} of the 150 closed leads holds no won leads")
+    assert_nothing_registered()
+
+
+def test_won_leads_bunched_in_the_oldest_stretch_still_train(export, caplog):
+    """Three of the won leads are the newest: the split is fine, but the oldest stretch of the
+    training leads holds the other twelve, so a stretch-of-time fold would have none to learn
+    from. The folds fall back to random ones and training goes on."""
+    frame = leads_won_only_in("oldest")
+    newest_won = generate_leads(3000, 5).query("outcome == 'won'").head(3)
+    newest_won["created_at"] = ["2024-06-01", "2024-06-02", "2024-06-03"]
+    frame = pd.concat([frame, newest_won], ignore_index=True)
+    frame["lead_id"] = [f"B{i}" for i in range(len(frame))]
+    result = run("train", export(frame), *FLAGS, "--time", "created_at", "--id", "lead_id")
+    assert result.exit_code in (0, 3), result.output
+    assert "bunched in one stretch of time" in caplog.text
+
+
 def test_too_few_rows(export):
     assert_refused(run("train", export(generate_leads(60, 1)), *FLAGS), "too few leads")
     assert_nothing_registered()
