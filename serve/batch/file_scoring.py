@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from features.chunks import DEFAULT_CHUNK_ROWS, read_chunks, write_chunks
 from features.contract import RelatedTable
+from features.errors import DataError
 from features.joins import JOINED_COLUMNS_KEY, JoinReport, Lookup
 from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
@@ -61,12 +62,45 @@ def _scored_chunks(
     rows = 0
     ids = [model.contract.id] if model.contract.id else []
     for chunk in read_chunks(data, chunk_rows, text_columns=ids):
+        if rows == 0:
+            check_fields(model, chunk.table.column_names, lookups, str(data))
         scored, reports = score_table(model, chunk.table, lookups, source=str(data))
         for report in reports:
             joins[report.table] = joins[report.table] + report if report.table in joins else report
         rows += scored.num_rows
         yield scored
         progress(rows, chunk.share_read)
+
+
+def check_fields(
+    model: LeadModel, columns: list[str], lookups: Sequence[Lookup], source: str
+) -> None:
+    """The model's fields the file lacks are scored as missing for every lead: a warning names
+    them; a file with none of them (another export, or another model's) is refused."""
+    learnt = model.metadata.get(JOINED_COLUMNS_KEY, {})
+    joined = {
+        name
+        for lookup in lookups
+        for name in (learnt.get(lookup.table.name) or {c: c for c in lookup.rows.columns}).values()
+    }
+    fields = model.encoder.feature_names
+    absent = [name for name in fields if name not in columns and name not in joined]
+    if len(absent) == len(fields):
+        raise DataError(
+            f"{source}: none of the {len(fields)} fields the model reads is a column of the "
+            f"file ({', '.join(fields[:5])}{', ...' if len(fields) > 5 else ''}); check that it "
+            "is an export of the leads this model was trained on, or choose the model with "
+            "--model"
+        )
+    if absent:
+        log.warning(
+            "%s: %d of the %d fields the model reads are not in the file and are scored as "
+            "missing for every lead: %s",
+            source,
+            len(absent),
+            len(fields),
+            ", ".join(absent),
+        )
 
 
 def score_table(

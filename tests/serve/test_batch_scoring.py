@@ -98,6 +98,24 @@ def test_cli_scores_in_chunks(use_trained_store, new_leads_file):
     assert pq.ParquetFile(out).metadata.num_row_groups == 3
 
 
+def test_a_file_without_the_models_fields_is_refused_and_absent_fields_are_named(
+    use_trained_store, new_leads_file, caplog
+):
+    """A file of other columns was scored with one probability for every lead, silently."""
+    source, leads = new_leads_file(".csv", rows=300)
+    other = source.with_name("other.csv")
+    pd.DataFrame({"id": [1, 2], "foo": [2, 3]}).to_csv(other, index=False)
+    refused = CliRunner().invoke(app, ["score", str(other), "-o", str(other.with_name("o.csv"))])
+    assert refused.exit_code == 2, refused.output
+    assert "none of the" in refused.output and "fields the model reads" in refused.output
+    assert not other.with_name("o.csv").exists()
+    partial = source.with_name("partial.csv")
+    leads.drop(columns=["web_visits", "industry"]).to_csv(partial, index=False)
+    result = CliRunner().invoke(app, ["score", str(partial), "-o", str(source.with_name("p.csv"))])
+    assert result.exit_code == 0, result.output
+    assert "2 of the" in caplog.text and "industry, web_visits" in caplog.text
+
+
 @pytest.fixture
 def joined_model(tmp_path, monkeypatch):
     """A model trained on the demo export joined with a table of company sizes. The lead's own
