@@ -10,6 +10,7 @@ value once and spread the results back with integer codes.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,9 @@ def canonical_text_series(series: pd.Series) -> pd.Series:
     return pd.Series(texts[codes], index=series.index, dtype=object)
 
 
+NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}")
+
+
 def parse_datetimes(text: pd.Series) -> pd.Series:
     """Dates in any common format, each value read on its own (as UTC, unreadable ones NaT).
 
@@ -75,8 +79,19 @@ def parse_datetimes(text: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
     unread = parsed.isna() & text.notna()
     if unread.any():
-        parsed[unread] = pd.to_datetime(text[unread], errors="coerce", format="mixed", utc=True)
+        rest = text[unread]
+        parsed[unread] = pd.to_datetime(
+            rest, errors="coerce", format="mixed", dayfirst=day_first(rest), utc=True
+        )
     return parsed
+
+
+def day_first(text: pd.Series) -> bool:
+    """Whether the dates written in numbers alone ('05/01/2024') put the day first: when some
+    value's first number cannot be a month ('13/01/2024') and no value's second number is above
+    12. One order for the column: read value by value, '05/01' and '13/01' would be months apart."""
+    parts = text.str.extract(NUMERIC_DATE).dropna().astype(int)
+    return bool((parts[0] > 12).any() and not (parts[1] > 12).any())
 
 
 def parses_as_number(text: str) -> bool:

@@ -48,3 +48,18 @@ def test_a_column_already_read_as_times_is_kept_as_it_is():
     times = pd.Series(pd.to_datetime(["2024-03-01 10:00", None]))
     parsed = parse_datetimes(times)
     assert parsed[0] == pd.Timestamp("2024-03-01 10:00", tz="UTC") and pd.isna(parsed[1])
+
+
+def test_numeric_dates_are_read_in_one_order_for_the_whole_column():
+    """Each value was read on its own: '05/01/2024' as 1 May but '13/01/2024' as 13 January, so
+    a day-first export's leads were put out of order, silently."""
+    day_first = parse_datetimes(pd.Series(["05/01/2024 10:00", "13/01/2024 09:00", None]))
+    assert day_first[:2].tolist() == [
+        pd.Timestamp("2024-01-05 10:00", tz="UTC"),
+        pd.Timestamp("2024-01-13 09:00", tz="UTC"),
+    ]
+    month_first = parse_datetimes(pd.Series(["05/01/2024", "12/25/2024"]))
+    assert month_first.tolist() == [
+        pd.Timestamp("2024-05-01", tz="UTC"),
+        pd.Timestamp("2024-12-25", tz="UTC"),
+    ]
