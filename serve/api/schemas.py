@@ -105,7 +105,8 @@ class ScoreResponse(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
+    # A numeric lead id (a CRM's row number) is taken as its text, as /v1/score logs it.
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid", coerce_numbers_to_str=True)
 
     lead_id: str = Field(min_length=1, max_length=LEAD_ID_MAX_LENGTH)
     outcome: Literal["won", "lost"]

@@ -77,6 +77,17 @@ def test_an_absurd_deal_value_or_closing_time_is_a_422(running_server, field, gi
     assert problem["loc"] == ["body", "outcomes", 0, field] and says in problem["msg"], problem
 
 
+def test_a_numeric_lead_id_scored_can_be_given_its_outcome(running_server):
+    """/v1/score took a numeric lead id and logged it as text; /v1/outcomes refused the same
+    number (422, not a string), so a CRM with numeric ids could never close its loop."""
+    scored = post(running_server, "/v1/score", '{"leads": [{"lead_id": 987654321}]}')
+    assert scored.status_code == 200, scored.text
+    body = '{"outcomes": [{"lead_id": 987654321, "outcome": "won"}]}'
+    recorded = post(running_server, "/v1/outcomes", body)
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["unmatched"] == 0, recorded.text
+
+
 @pytest.mark.parametrize("field", ["lead_id", "loss_reason"])
 def test_a_lone_surrogate_in_an_outcome_is_a_422(running_server, field):
     outcome = {"lead_id": "S1", "outcome": "lost", field: "\\ud800"}
