@@ -61,6 +61,8 @@ ORDER_DRIFT_SURPRISE = 1e-6
 ORDER_DRIFT_SHARE = 0.25
 LEAK_REASON = "likely filled in after the outcome"
 ORDER_DRIFT_REASON = "outcome rate drifts along the rows"
+REPEATED_IDS_REASON = "repeated lead ids"
+WARNED_REASONS = (ORDER_DRIFT_REASON, REPEATED_IDS_REASON)  # not excluding, but logged
 
 POST_HANDOFF_NAMES = re.compile(
     r"^(?:(?:lead|deal|opportunity|opp|sales|crm|call|current|final|rep)\s)?"
@@ -133,6 +135,7 @@ def audit_export(
     columns = [c for c in frame.columns if c not in contract.excluded_columns]
     _check_keep(keep, columns)
     findings = [] if contract.time or contract.order else _order_drift(np.asarray(y))
+    findings.extend(_repeated_ids(frame, contract.id))
     frame, y = _sample(frame[columns], np.asarray(y))
     findings.extend(_duplicate_rows(frame))
     signs: dict[str, _ColumnSigns] = {}
@@ -157,7 +160,7 @@ def audit_export(
             log.warning(
                 "audit excludes %s: %s (%s)", finding.column, finding.reason, finding.evidence
             )
-        elif finding.reason == ORDER_DRIFT_REASON:
+        elif finding.reason in WARNED_REASONS:
             log.warning("audit: %s: %s", finding.reason, finding.evidence)
     return result
 
@@ -217,6 +220,24 @@ def _order_drift(y: np.ndarray) -> list[Finding]:
             excluded=False,
         )
     ]
+
+
+def _repeated_ids(frame: pd.DataFrame, id_column: str | None) -> list[Finding]:
+    """Lead ids on more than one row: one lead counted twice, or ids reused. Outcomes and the
+    retraining job's comparison go by id, so such leads are mixed up there."""
+    if not id_column or id_column not in frame.columns:
+        return []
+    ids = frame[id_column].dropna().astype("str")
+    repeated = ids[ids.duplicated(keep=False)]
+    if repeated.empty:
+        return []
+    examples = ", ".join(repr(v) for v in repeated.unique()[:3])
+    evidence = (
+        f"{repeated.nunique():,} lead ids are on more than one row ({len(repeated):,} rows; "
+        f"e.g. {examples}); a lead should be one row: check the export for double entries or "
+        "reused ids"
+    )
+    return [Finding(id_column, REPEATED_IDS_REASON, evidence, excluded=False)]
 
 
 def _duplicate_rows(frame: pd.DataFrame) -> list[Finding]:

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from features.audit import LEAK_REASON, ORDER_DRIFT_REASON, audit_export
+from features.audit import LEAK_REASON, ORDER_DRIFT_REASON, REPEATED_IDS_REASON, audit_export
 from features.contract import LeadContract
 from features.demo import LEAD_FIELDS, generate_leads
 from features.errors import ContractError
@@ -116,3 +116,17 @@ def test_an_outcome_rate_drifting_along_the_rows_is_reported_unless_the_order_is
     assert ORDER_DRIFT_REASON not in [f.reason for f in declared]
     steady = audit_export(frame, y, untimed).findings
     assert ORDER_DRIFT_REASON not in [f.reason for f in steady]
+
+
+def test_lead_ids_on_more_than_one_row_are_reported(caplog):
+    """Two exports' leads with the same ids trained without a word, though outcomes and the
+    retraining job's comparison go by id."""
+    frame, y = closed_leads(1500)
+    assert REPEATED_IDS_REASON not in [f.reason for f in audit_export(frame, y, CONTRACT).findings]
+    frame.loc[:99, "lead_id"] = frame.loc[100:199, "lead_id"].to_numpy()
+    [repeated] = [
+        f for f in audit_export(frame, y, CONTRACT).findings if f.reason == REPEATED_IDS_REASON
+    ]
+    assert repeated.column == "lead_id" and not repeated.excluded
+    assert repeated.evidence.startswith("100 lead ids are on more than one row (200 rows")
+    assert "repeated lead ids" in caplog.text
