@@ -8,6 +8,7 @@ memorise them.
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ BOOLEAN_FALSE = frozenset({"0", "false", "no", "n", "f"})
 IDENTIFIER_UNIQUE_SHARE = 0.95
 MIN_ROWS_FOR_IDENTIFIER = 20
 NUMERIC_TEXT_SHARE = 0.98
+# Digits in groups of three set apart by ',', '.', "'" or a space, or a decimal comma.
+FORMATTED_NUMBER = re.compile(r"[-+]?(\d{1,3}([,.' ]\d{3})+|\d+)([.,]\d+)?")
 
 
 def feature_kinds(frame: pd.DataFrame, contract: LeadContract, source: str) -> dict[str, str]:
@@ -43,6 +46,14 @@ def feature_kinds(frame: pd.DataFrame, contract: LeadContract, source: str) -> d
             continue
         else:
             kind = infer_kind(series)
+            if kind == "categorical" and (example := formatted_number(series)):
+                log.warning(
+                    "column %s holds numbers written with thousands separators or a decimal "
+                    "comma (e.g. %r): read as categories, which loses their order; export plain "
+                    "numbers (1670000.5) to use it as a number",
+                    column,
+                    example,
+                )
         kinds[column] = kind
     if not kinds:
         raise DataError(
@@ -81,6 +92,20 @@ def infer_kind(series: pd.Series) -> str:
     if rows and rows_per_text[numeric].sum() >= NUMERIC_TEXT_SHARE * rows:
         return "numeric"
     return "categorical"
+
+
+def formatted_number(series: pd.Series) -> str | None:
+    """A value of the column when nearly all its values are numbers written as spreadsheets in
+    many languages export them ('1,670,000.00', '1.250,00', '9,5'), and some of them are not
+    plain numbers; else None."""
+    text = canonical_text_series(series).dropna().astype("str")
+    if text.empty:
+        return None
+    written = text.str.fullmatch(FORMATTED_NUMBER)
+    formatted = written & pd.to_numeric(text, errors="coerce").isna()
+    if written.mean() < NUMERIC_TEXT_SHARE or not formatted.any():
+        return None
+    return str(text[formatted].iloc[0])
 
 
 def _check_override_parses(series: pd.Series, column: str, kind: str, source: str) -> None:

@@ -4,6 +4,7 @@ stored inside the artifact as JSON, so serving reads it without this package."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from train.learn import LearnedModel
 from train.results import ClassCounts, RowCounts
 from train.sources import TrainingData
 from train.split import Split
+
+log = logging.getLogger(__name__)
 
 # The drift reference's histograms and quantiles are stable long before a million leads.
 PROFILE_MAX_ROWS = 200_000
@@ -100,6 +103,17 @@ def newest_lead(leads: LabeledLeads, rows: np.ndarray) -> str | None:
 
 
 def default_deal_value(values: pd.Series, won: np.ndarray) -> float | None:
-    """Median deal value of won leads; None when none of them has a readable value."""
-    numbers = pd.to_numeric(values[won.astype(bool)], errors="coerce").dropna()
+    """Median deal value of won leads; None when none of them has a readable value. Values
+    that are not plain numbers ('1,670,000.00') count as not given, and a warning says so."""
+    readable = pd.to_numeric(values, errors="coerce")
+    unreadable = values[values.notna() & readable.isna()]
+    if len(unreadable):
+        log.warning(
+            "%d deal values of %s are not numbers (e.g. %r) and count as not given; export "
+            "plain numbers (1670000.5), without thousands separators",
+            len(unreadable),
+            values.name,
+            unreadable.iloc[0],
+        )
+    numbers = readable[won.astype(bool)].dropna()
     return float(numbers.median()) if len(numbers) else None

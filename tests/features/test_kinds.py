@@ -61,3 +61,14 @@ def test_no_features_left():
     data = frame()[["lead_no", "y"]]
     with pytest.raises(DataError, match="no feature columns left"):
         feature_kinds(data, LeadContract(target="y", positive=("won",)), "x")
+
+
+def test_numbers_written_with_separators_are_named_in_a_warning(caplog):
+    """'9,5' visits and '1.250' spend were read as categories without a word: their order lost."""
+    leads = frame()
+    leads["visits"] = [f"{v % 7},5" for v in range(N)]
+    leads["spend"] = [f"{v % 5 + 1}.250,00" if v % 2 else f"{v % 5 + 1}00,00" for v in range(N)]
+    kinds = feature_kinds(leads, LeadContract(target="y", positive=("won",)), "x")
+    assert kinds["source"] == "categorical" and kinds["visits"] == "categorical"
+    warned = [r.getMessage() for r in caplog.records if "thousands separators" in r.getMessage()]
+    assert len(warned) == 2 and "'0,5'" in warned[0] and "'100,00'" in warned[1], warned

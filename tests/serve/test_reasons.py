@@ -110,3 +110,10 @@ def test_a_column_of_deal_values_reads_as_its_values_one_by_one(model, as_number
         values = deal_values(model, wrong, refuse=False)
     np.testing.assert_array_equal(values, [5.0, default, default])
     assert "2 values of deal_value are not numbers of 0 or more" in caplog.text
+
+
+def test_deal_values_that_are_not_plain_numbers_are_named_in_a_warning(caplog):
+    """'1,670,000.00' deal values counted as missing in training, silently."""
+    values = pd.Series(["1,670,000.00", "25000", None, "2,500.00"], name="deal_value")
+    assert default_deal_value(values, np.array([1, 1, 1, 0])) == 25000.0
+    assert "2 deal values of deal_value are not numbers (e.g. '1,670,000.00')" in caplog.text
