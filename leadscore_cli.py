@@ -37,6 +37,7 @@ log = logging.getLogger("leadscore")
 
 QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "matplotlib", "httpx")
 NO_SIGNAL_EXIT_CODE = 3
+PIPED_WIDTH = 200
 
 
 @contextmanager
@@ -480,10 +481,14 @@ def _share_bar(action: str) -> Iterator:
 
 def _console() -> Console:
     """A terminal console that prints names from the user's data as they are: without Rich
-    markup, a column called "notes [/]" is text, not a closing tag."""
+    markup, a column called "notes [/]" is text, not a closing tag. Into a file or another
+    program, lines may be PIPED_WIDTH wide instead of 80, so tables keep every digit."""
     from rich.console import Console
 
-    return Console(markup=False)
+    console = Console(markup=False)
+    if not console.is_terminal:
+        console.width = PIPED_WIDTH
+    return console
 
 
 def _print_training_summary(result: TrainingResult) -> None:

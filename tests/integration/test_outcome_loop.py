@@ -208,6 +208,7 @@ def test_performance_and_stalled_leads_from_the_cli_match_the_api(workdir):
     alert = run_cli("performance", "--fail-on-drift")
     assert alert.returncode == 4, alert.stderr
     assert "web_visits" in alert.stdout
+    assert "\u2026" not in alert.stdout, alert.stdout  # piped, the table was cut at 80 columns
 
     out = workdir / "stalled.csv"
     listed = run_cli("stalled", "--after-days", "0.00001", "--limit", "40", "-o", out)
