@@ -97,13 +97,16 @@ def infer_kind(series: pd.Series) -> str:
 def formatted_number(series: pd.Series) -> str | None:
     """A value of the column when nearly all its values are numbers written as spreadsheets in
     many languages export them ('1,670,000.00', '1.250,00', '9,5'), and some of them are not
-    plain numbers; else None."""
-    text = canonical_text_series(series).dropna().astype("str")
-    if text.empty:
-        return None
-    written = text.str.fullmatch(FORMATTED_NUMBER)
-    formatted = written & pd.to_numeric(text, errors="coerce").isna()
-    if written.mean() < NUMERIC_TEXT_SHARE or not formatted.any():
+    plain numbers; else None. Each distinct value is looked at once."""
+    codes, texts = canonical_codes(series)
+    rows = np.bincount(codes[codes >= 0], minlength=len(texts))
+    distinct = pd.Series(texts, dtype=object)
+    seen = (rows > 0) & distinct.notna().to_numpy()
+    text = distinct.where(seen, "").astype("str")
+    written = text.str.fullmatch(FORMATTED_NUMBER).to_numpy(bool) & seen
+    formatted = written & pd.to_numeric(text, errors="coerce").isna().to_numpy()
+    present = rows[seen].sum()
+    if not present or rows[written].sum() < NUMERIC_TEXT_SHARE * present or not formatted.any():
         return None
     return str(text[formatted].iloc[0])
 
