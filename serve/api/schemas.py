@@ -6,7 +6,7 @@ Request bodies are validated with these models; answers of `/v1/score` are writt
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
@@ -17,8 +17,6 @@ from serve.store.times import as_naive_utc
 INT64 = 2**63
 # A deal value above a trillion is a typo or a test value; refused, revenue sums stay finite.
 MAX_DEAL_VALUE = 1e12
-# How far ahead of this server's clock a closing time may be (the CRM's clock may run ahead).
-CLOCK_SKEW = timedelta(days=1)
 
 
 def _digits_beyond_64_bits(value: Any) -> Any:
@@ -114,9 +112,7 @@ class OutcomeIn(BaseModel):
     value: float | None = Field(
         None, ge=0, le=MAX_DEAL_VALUE, description="deal value (0 to a trillion)"
     )
-    closed_at: datetime | None = Field(
-        None, description="ISO 8601; without a zone, UTC; not in the future"
-    )
+    closed_at: datetime | None = Field(None, description="ISO 8601; without a zone, UTC")
 
     @field_validator("lead_id", "loss_reason")
     @classmethod
@@ -134,12 +130,9 @@ class OutcomeIn(BaseModel):
         if moment is None:
             return None
         try:
-            utc = as_naive_utc(moment)
+            return as_naive_utc(moment)
         except OverflowError:
             raise ValueError("the time is outside the calendar once converted to UTC") from None
-        if utc > datetime.now(UTC).replace(tzinfo=None) + CLOCK_SKEW:
-            raise ValueError("a lead cannot have closed in the future: send when it closed")
-        return utc
 
 
 class OutcomesRequest(BaseModel):

@@ -60,21 +60,15 @@ def test_a_non_finite_number_in_an_outcome_is_a_422(running_server, number):
     assert answer.json()["detail"][0]["loc"] == ["body", "outcomes", 0, "value"]
 
 
-@pytest.mark.parametrize(
-    ("field", "given", "says"),
-    [
-        ("value", "1e308", "less than or equal to"),
-        ("closed_at", '"2999-01-01T00:00:00Z"', "future"),
-    ],
-)
-def test_an_absurd_deal_value_or_closing_time_is_a_422(running_server, field, given, says):
+def test_an_absurd_deal_value_is_a_422(running_server):
     """A deal value of 1e308 was stored, and the revenue it was summed into overflowed (null in
-    /v1/performance, a 300-digit number on the board); a lead closed in 2999 was stored too."""
-    body = f'{{"outcomes": [{{"lead_id": "A1", "outcome": "won", "{field}": {given}}}]}}'
+    /v1/performance, a 300-digit number on the board)."""
+    body = '{"outcomes": [{"lead_id": "A1", "outcome": "won", "value": 1e308}]}'
     answer = post(running_server, "/v1/outcomes", body)
     assert answer.status_code == 422, answer.text
     [problem] = answer.json()["detail"]
-    assert problem["loc"] == ["body", "outcomes", 0, field] and says in problem["msg"], problem
+    assert problem["loc"] == ["body", "outcomes", 0, "value"], problem
+    assert "less than or equal to" in problem["msg"], problem
 
 
 def test_a_numeric_lead_id_scored_can_be_given_its_outcome(running_server):

@@ -47,8 +47,10 @@ def write_leads(
     """Demo leads; `weak` shuffles the strongest columns across the oldest `weak_share` of the
     leads (their signal is gone there), `shift` moves every lead's web visits up (a drifted
     column), `years_later` moves their created-at times on (leads newer than a champion trained
-    on an export without it: the champion learnt from every lead of its export)."""
+    on an export without it: the champion learnt from every lead of its export). Each seed's
+    leads are other leads, with ids of their own."""
     frame = generate_leads(ROWS, seed)
+    frame["lead_id"] = f"S{seed}-" + frame["lead_id"]
     frame["created_at"] = (
         pd.to_datetime(frame["created_at"]) + pd.DateOffset(years=years_later)
     ).dt.strftime("%Y-%m-%d %H:%M")
@@ -120,7 +122,7 @@ def test_the_champion_is_never_judged_on_leads_it_learnt_from(workdir):
     new = generate_leads(ROWS, 20)
     new["lead_id"] = "N" + new["lead_id"]
     both = workdir / "both.csv"
-    write_table(pd.concat([generate_leads(ROWS, 19), new], ignore_index=True), both)
+    write_table(pd.concat([pd.read_csv(first), new], ignore_index=True), both)
     assert invoke("train", first, "--config", contract).exit_code == 0
     report = workdir / "retrain.json"
 
