@@ -189,16 +189,21 @@ def _compare(
     ids = leads.frame[id_column].iloc[rows] if id_column in leads.frame.columns else None
     trained_through = model.metadata.get("trained_through")
     unseen = unseen_by_champion(len(rows), times, trained_through, ids, champion.trained_leads)
-    if times is None and (ids is None or champion.trained_leads is None):
+    by_time = times is not None and trained_through is not None
+    if not by_time and (ids is None or champion.trained_leads is None):
         log.warning(
             "no created-at column and no record of the leads the champion learnt from: it may "
             "have trained on some evaluation leads, which flatters it; give --time COLUMN"
         )
     y = leads.y[rows][unseen]
     if not enough_leads(y):
+        which = (
+            f"newer than the champion's training data (through {trained_through})"
+            if by_time
+            else "ones the champion never trained on"
+        )
         return None, (
-            f"kept: only {len(y)} evaluation leads are ones the champion never trained on "
-            f"(its newest training lead: {trained_through}); retrain when more outcomes have "
+            f"kept: only {len(y)} evaluation leads are {which}; retrain when more outcomes have "
             "come in"
         )
     frame = leads.frame.iloc[rows][unseen]

@@ -1,7 +1,7 @@
 """A few weeks of demo traffic for a new store, so the board has something to show at once:
-demo leads scored by the serving model as if they had arrived day by day, and the outcomes sales
-would have reported since, written through the score log's writer and `record_outcomes`, as the
-API writes them.
+demo leads scored by the serving model as if they had arrived (and been created) day by day, and
+the outcomes sales would have reported since, written through the score log's writer and
+`record_outcomes`, as the API writes them.
 
 A lead closes a while after it was scored (about three weeks, some much later); one that would
 close after today is still open, and a few never close (they stall). Won leads bring their deal
@@ -67,6 +67,8 @@ def replay_demo_traffic(
     leads["lead_id"] = [f"{ID_PREFIX}{i:06d}" for i in range(1, len(leads) + 1)]
     ago = np.sort(rng.uniform(0, days, len(leads)))[::-1]  # oldest first, as they arrived
     scored_at = [now - timedelta(days=float(d)) for d in ago]
+    if model.contract.time in leads.columns:  # created when they arrived, scored at once
+        leads[model.contract.time] = [moment.strftime("%Y-%m-%d %H:%M") for moment in scored_at]
     _score(engine, model, version, leads, scored_at)
     outcomes = _outcomes(rng, leads, scored_at, now)
     record_outcomes(engine, outcomes)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import sqlalchemy as sa
 
 from serve.model.loading import load_lead_model
@@ -38,6 +39,10 @@ def test_demo_traffic_fills_an_empty_store_once(use_trained_store):
     assert last_week.overall.closed < last_week.overall.open  # the newest leads are open
     assert {s.field for s in weeks.segments} == {"lead_source"}
     assert not any({"contact_name", "contact_email"} & set(f) for f in fields)  # PII removed
+    # created when they arrived: newer than the leads the champion learnt from, so a retrain
+    # can judge both models on them
+    created = pd.to_datetime([f["created_at"] for f in fields])
+    assert created.min() >= pd.Timestamp.now() - pd.Timedelta(days=22)
 
 
 def test_demo_traffic_without_a_model_says_so(tmp_path):

@@ -75,10 +75,11 @@ def test_only_leads_newer_than_the_champions_training_are_compared():
     assert unseen_by_champion(3, times, None).tolist() == [True] * 3
 
 
-def test_with_the_champions_lead_ids_only_leads_it_never_saw_are_compared_whenever_created():
+def test_without_times_only_leads_whose_ids_the_champion_never_learnt_from_are_compared():
     times = pd.Series(pd.to_datetime(["2025-01-01", "2025-03-01", "2025-06-01"]))
     ids = pd.Series(["L1", "L2", "L3"])
     learnt = lead_id_hashes(pd.Series(["L3", "L0"]))
-    unseen = unseen_by_champion(3, times, "2025-03-01T00:00:00", ids, learnt)
-    assert unseen.tolist() == [True, True, False]
     assert unseen_by_champion(3, None, None, ids, learnt).tolist() == [True, True, False]
+    # with times the newer leads are compared: the champion learnt from nothing as new
+    newer = unseen_by_champion(3, times, "2025-03-01T00:00:00", ids, learnt)
+    assert newer.tolist() == [False, False, True]

@@ -113,7 +113,24 @@ def test_a_worse_challenger_is_kept_and_the_champion_stays(workdir):
     assert last.reason == written["reason"]
 
 
-def test_the_champion_is_never_judged_on_leads_it_learnt_from(workdir):
+def test_the_champion_is_judged_only_on_leads_newer_than_its_own(workdir):
+    first, contract = write_leads(workdir, "first", seed=19)
+    # other leads of the same period: the champion, refitted on every labeled lead of its export,
+    # learnt from leads as new as the challenger's evaluation leads
+    second, _ = write_leads(workdir, "second", seed=20)
+    assert invoke("train", first, "--config", contract).exit_code == 0
+    report = workdir / "retrain.json"
+
+    result = invoke("retrain", second, "--config", contract, "--report-json", report)
+
+    assert result.exit_code == 0, result.output
+    written = json.loads(report.read_text())
+    assert written["decision"] == "kept" and written["comparison"] is None
+    assert "newer than the champion's training data" in written["reason"]
+    assert alias_version(client(), "leadscore", CHAMPION) == "1"
+
+
+def test_without_times_the_champion_is_never_judged_on_leads_it_learnt_from(workdir):
     """Without created-at times the champion's training leads are known by their ids. The
     challenger's export holds every lead the champion learnt from again and as many new ones of
     the same period: only the new ones among its evaluation leads, about half, are compared."""

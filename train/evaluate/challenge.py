@@ -55,15 +55,16 @@ def unseen_by_champion(
     lead_ids: pd.Series | None = None,
     champion_leads: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Which of `leads` evaluation leads the champion cannot have trained on. With the lead ids
-    the champion learnt from (`champion_leads`, see `lead_id_hashes`): those whose id is not
-    among them, whenever they were created. Otherwise those created after its newest training
-    lead (all of them when either side has no created-at times)."""
+    """Which of `leads` evaluation leads the champion cannot have trained on. With created-at
+    times on both sides: those created after its newest training lead, so that the champion,
+    like the challenger, is judged on leads newer than any it learnt from. Else, with the lead
+    ids it learnt from (`champion_leads`, see `lead_id_hashes`): those whose id is not among
+    them. Else all of them."""
+    if created_at is not None and trained_through is not None:
+        return (created_at > pd.Timestamp(trained_through)).to_numpy()
     if lead_ids is not None and champion_leads is not None:
         return ~np.isin(lead_id_hashes(lead_ids), champion_leads)
-    if created_at is None or trained_through is None:
-        return np.ones(leads, dtype=bool)
-    return (created_at > pd.Timestamp(trained_through)).to_numpy()
+    return np.ones(leads, dtype=bool)
 
 
 def lead_id_hashes(lead_ids: pd.Series) -> np.ndarray:
