@@ -34,7 +34,7 @@ def read_json_leads(body: bytes) -> list[dict[str, Any]]:
         try:
             leads = ScoreRequest.model_validate_json(body).leads
         except ValidationError as exc:
-            errors = exc.errors(include_url=False, include_context=False)
+            errors = _one_per_field(exc.errors(include_url=False, include_context=False))
             raise RequestValidationError([_located_in_body(error) for error in errors]) from None
     if b"\\u0000" in body:  # the one way JSON spells the NUL character
         _refuse_nul_characters(leads)
@@ -42,6 +42,8 @@ def read_json_leads(body: bytes) -> list[dict[str, Any]]:
 
 
 _SCALARS = (str, float, bool, type(None))
+FIELD_VALUES = "a lead's field holds text, a number, true, false or null"
+JSON_KINDS: dict[type, str] = {list: "a list", dict: "an object"}
 
 
 def _plain_leads(body: bytes) -> list[dict[str, Any]] | None:
@@ -66,6 +68,33 @@ def _plain_leads(body: bytes) -> list[dict[str, Any]] | None:
             elif not isinstance(value, _SCALARS):
                 return None
     return leads
+
+
+def _one_per_field(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """A lead's value that fits none of a field's types (a list, an object) is reported by
+    pydantic once per type it tried; one error per field instead, saying what a value may be.
+    A number that is not finite keeps its own message."""
+    by_field: dict[tuple, list[ErrorDetails]] = {}
+    for error in errors:
+        loc = error["loc"]
+        tried_types = len(loc) == 4 and loc[0] == "leads"
+        by_field.setdefault(loc[:3] if tried_types else loc, []).append(error)
+    merged: list[ErrorDetails] = []
+    for loc, group in by_field.items():
+        if len(group) == 1:
+            merged.extend(group)
+            continue
+        own = next((e for e in group if e["type"] == "finite_number"), None)
+        given = JSON_KINDS.get(type(group[0].get("input")), "such a value")
+        merged.append(
+            {
+                **(own or group[0]),
+                "loc": loc,
+                "type": own["type"] if own else "value_type",
+                "msg": own["msg"] if own else f"{FIELD_VALUES}, not {given}",
+            }
+        )
+    return merged
 
 
 def _located_in_body(error: ErrorDetails) -> dict[str, Any]:

@@ -60,6 +60,24 @@ def test_a_non_finite_number_in_an_outcome_is_a_422(running_server, number):
     assert answer.json()["detail"][0]["loc"] == ["body", "outcomes", 0, "value"]
 
 
+def test_a_list_or_object_as_a_field_value_is_one_error_saying_what_a_value_may_be(
+    running_server,
+):
+    """Pydantic reported such a value once per type it tried (string_type, int_type,
+    float_type, bool_type): four errors for one field, none saying what would do."""
+    body = '{"leads": [{"lead_id": "V1", "web_visits": [1, 2]}, {"lead_id": "V2", "x": {}}]}'
+    answer = post(running_server, "/v1/score", body)
+    assert answer.status_code == 422, answer.text
+    problems = answer.json()["detail"]
+    assert [p["loc"] for p in problems] == [
+        ["body", "leads", 0, "web_visits"],
+        ["body", "leads", 1, "x"],
+    ], problems
+    assert problems[0]["msg"].endswith("text, a number, true, false or null, not a list")
+    assert problems[1]["msg"].endswith("not an object")
+    assert all("input" not in p for p in problems)
+
+
 def test_an_absurd_deal_value_is_a_422(running_server):
     """A deal value of 1e308 was stored, and the revenue it was summed into overflowed (null in
     /v1/performance, a 300-digit number on the board)."""
