@@ -9,6 +9,7 @@ join would multiply those leads; the first row of each key is used).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -121,6 +122,17 @@ class Lookup:
         rows.index = keys[rows.index].to_numpy()
         return cls(table, rows, len(related), (rows_per_key - 1)[rows_per_key > 1])
 
+    def column_names(
+        self, lead_columns: Collection[str], names: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """Table column -> the name it is added under: `names` (as a model learnt them) for
+        the columns the table has, else every column, prefixed with the table's name where a
+        lead column has the same name."""
+        if names is None:
+            table = self.table.name
+            return {c: f"{table}_{c}" if c in lead_columns else c for c in self.rows.columns}
+        return {c: name for c, name in names.items() if c in self.rows.columns}
+
     def join(
         self, leads: pd.DataFrame, source: str, names: dict[str, str] | None = None
     ) -> tuple[pd.DataFrame, JoinReport]:
@@ -133,10 +145,7 @@ class Lookup:
                 f"{source}: table '{table.name}' joins on '{table.on}', which is not a column of "
                 f"the leads; the columns are: {', '.join(map(str, leads.columns))}"
             )
-        if names is None:
-            names = {c: f"{table.name}_{c}" if c in leads.columns else c for c in self.rows.columns}
-        else:
-            names = {c: name for c, name in names.items() if c in self.rows.columns}
+        names = self.column_names(leads.columns, names)
         lead_keys = canonical_text_series(leads[table.on])
         remapped = int(lead_keys.isin(list(table.mapping)).sum())
         lead_keys = lead_keys.replace(table.mapping)

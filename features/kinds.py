@@ -81,8 +81,7 @@ def infer_kind(series: pd.Series) -> str:
         return "numeric"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
-    codes, texts = canonical_codes(series)
-    rows_per_text = np.bincount(codes[codes >= 0], minlength=len(texts))
+    texts, rows_per_text = _distinct_texts(series)
     present = pd.Series(texts[rows_per_text > 0], dtype=object).dropna()
     lowered = set(present.str.lower())
     if lowered and lowered <= (BOOLEAN_TRUE | BOOLEAN_FALSE) and len(lowered) <= 2:
@@ -98,8 +97,7 @@ def formatted_number(series: pd.Series) -> str | None:
     """A value of the column when nearly all its values are numbers written as spreadsheets in
     many languages export them ('1,670,000.00', '1.250,00', '9,5'), and some of them are not
     plain numbers; else None. Each distinct value is looked at once."""
-    codes, texts = canonical_codes(series)
-    rows = np.bincount(codes[codes >= 0], minlength=len(texts))
+    texts, rows = _distinct_texts(series)
     distinct = pd.Series(texts, dtype=object)
     seen = (rows > 0) & distinct.notna().to_numpy()
     text = distinct.where(seen, "").astype("str")
@@ -109,6 +107,12 @@ def formatted_number(series: pd.Series) -> str | None:
     if not present or rows[written].sum() < NUMERIC_TEXT_SHARE * present or not formatted.any():
         return None
     return str(text[formatted].iloc[0])
+
+
+def _distinct_texts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct value's canonical text (None last, for missing) and how many rows hold it."""
+    codes, texts = canonical_codes(series)
+    return texts, np.bincount(codes[codes >= 0], minlength=len(texts))
 
 
 def _check_override_parses(series: pd.Series, column: str, kind: str, source: str) -> None:

@@ -81,12 +81,12 @@ def parse_datetimes(text: pd.Series) -> pd.Series:
     if unread.any():
         rest = text[unread]
         parsed[unread] = pd.to_datetime(
-            rest, errors="coerce", format="mixed", dayfirst=day_first(rest), utc=True
+            rest, errors="coerce", format="mixed", dayfirst=_day_first(rest), utc=True
         )
     return parsed
 
 
-def day_first(text: pd.Series) -> bool:
+def _day_first(text: pd.Series) -> bool:
     """Whether the dates written in numbers alone ('05/01/2024') put the day first: when some
     value's first number cannot be a month ('13/01/2024') and no value's second number is above
     12. One order for the column: read value by value, '05/01' and '13/01' would be months apart."""

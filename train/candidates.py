@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.metrics import log_loss
 
 from serve.model.learners import BlendLearner, Learner, LinearLearner, TreeLearner
-from train.calibration import fit_platt, recency_weights
+from train.calibration import fit_calibrator, recency_weights
 
 log = logging.getLogger(__name__)
 
@@ -133,5 +133,4 @@ def combine(weight: float, trees: TreeLearner | None, linear: LinearLearner | No
 
 
 def _sigmoid_fitted_loss(raw: np.ndarray, y: np.ndarray) -> float:
-    slope, intercept = fit_platt(raw, y)
-    return float(log_loss(y, 1 / (1 + np.exp(-(slope * raw + intercept))), labels=[0, 1]))
+    return float(log_loss(y, fit_calibrator(raw, y, method="sigmoid").apply(raw), labels=[0, 1]))

@@ -28,11 +28,7 @@ class TrainingOptions:
     report_json: Path | None = None
 
     def __post_init__(self) -> None:
-        if (
-            not self.model_name.strip()
-            or self.model_name.strip(".") == ""
-            or any(mark in self.model_name for mark in MODEL_NAME_MARKS)
-        ):
+        if not self.model_name.strip(" .") or any(m in self.model_name for m in MODEL_NAME_MARKS):
             raise SettingError(
                 f"--model-name {self.model_name!r}: a registered model's name cannot be empty "
                 "or dots, or hold '/', ':' or '@' (the model URI models:/NAME@ALIAS uses "

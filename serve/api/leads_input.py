@@ -85,15 +85,12 @@ def _one_per_field(errors: list[ErrorDetails]) -> list[ErrorDetails]:
             merged.extend(group)
             continue
         own = next((e for e in group if e["type"] == "finite_number"), None)
+        if own is not None:
+            merged.append({**own, "loc": loc})
+            continue
         given = JSON_KINDS.get(type(group[0].get("input")), "such a value")
-        merged.append(
-            {
-                **(own or group[0]),
-                "loc": loc,
-                "type": own["type"] if own else "value_type",
-                "msg": own["msg"] if own else f"{FIELD_VALUES}, not {given}",
-            }
-        )
+        message = f"{FIELD_VALUES}, not {given}"
+        merged.append({**group[0], "loc": loc, "type": "value_type", "msg": message})
     return merged
 
 

@@ -81,7 +81,7 @@ def check_fields(
     joined = {
         name
         for lookup in lookups
-        for name in (learnt.get(lookup.table.name) or {c: c for c in lookup.rows.columns}).values()
+        for name in lookup.column_names(columns, learnt.get(lookup.table.name)).values()
     }
     fields = model.encoder.feature_names
     absent = [name for name in fields if name not in columns and name not in joined]

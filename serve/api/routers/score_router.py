@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from concurrent.futures import Future
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -169,18 +170,16 @@ async def _read_leads(request: Request, content_type: str | None) -> list[dict]:
 def _refuse_long_lead_ids(lead_ids: list[str | None], id_field: str | None) -> None:
     """A 422 for lead ids the store cannot keep (checked before anything is written: in a
     shared write they would fail every other lead's log entry too)."""
-    problems = [
-        {
-            "loc": ["body", "leads", index, id_field],
-            "msg": f"a lead id has at most {LEAD_ID_MAX_LENGTH} characters; this one has "
-            f"{len(lead_id)}",
-            "type": "string_too_long",
-        }
+    _refuse_located(
+        (
+            index,
+            id_field,
+            f"a lead id has at most {LEAD_ID_MAX_LENGTH} characters; this one has {len(lead_id)}",
+            "string_too_long",
+        )
         for index, lead_id in enumerate(lead_ids)
         if lead_id is not None and len(lead_id) > LEAD_ID_MAX_LENGTH
-    ]
-    if problems:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
+    )
 
 
 def _refuse_unreadable_times(records: list[dict], time_field: str | None) -> None:
@@ -198,17 +197,27 @@ def _refuse_unreadable_times(records: list[dict], time_field: str | None) -> Non
         return
     given = pd.Series(list(others.values()), index=list(others), dtype=object)
     unreadable = given[parse_datetimes(given).isna()]
-    problems = [
-        {
-            "loc": ["body", "leads", index, time_field],
-            "msg": f"{value!r} is not a date: send ISO 8601 text, e.g. 2024-05-01T09:30:00Z, "
-            "or leave it out",
-            "type": "value_error",
-        }
+    _refuse_located(
+        (
+            index,
+            time_field,
+            f"{value!r} is not a date: send ISO 8601 text, e.g. "
+            "2024-05-01T09:30:00Z, or leave it out",
+            "value_error",
+        )
         for index, value in unreadable.items()
+    )
+
+
+def _refuse_located(problems: Iterable[tuple[Any, str | None, str, str]]) -> None:
+    """A 422 listing each (lead index, field, message, type), located in the body as request
+    validation locates its errors; nothing when there is none."""
+    located = [
+        {"loc": ["body", "leads", index, field], "msg": message, "type": kind}
+        for index, field, message, kind in problems
     ]
-    if problems:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
+    if located:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, located)
 
 
 def _is_iso_text(value: object) -> bool:
