@@ -181,11 +181,15 @@ def train(
     _write_json(options.report_json, result.to_json())
     _print_training_summary(result)
     if not result.usable_signal:
-        reasons = "; and ".join(result.summary.evaluation.signal.reasons)
+        signal = result.summary.evaluation.signal
+        cause = (
+            "too few of its closed leads were left to evaluate the model on"
+            if signal.too_few_leads
+            else "this export does not hold what decides whether a lead converts"
+        )
         typer.echo(
-            f"no usable signal: {reasons}. Version {result.model_version} is registered for the "
-            "record but will not serve: this export does not hold what decides whether a lead "
-            "converts.",
+            f"no usable signal: {'; and '.join(signal.reasons)}. Version "
+            f"{result.model_version} is registered for the record but will not serve: {cause}.",
             err=True,
         )
         raise typer.Exit(NO_SIGNAL_EXIT_CODE)

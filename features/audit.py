@@ -62,7 +62,9 @@ ORDER_DRIFT_SHARE = 0.25
 LEAK_REASON = "likely filled in after the outcome"
 ORDER_DRIFT_REASON = "outcome rate drifts along the rows"
 REPEATED_IDS_REASON = "repeated lead ids"
-WARNED_REASONS = (ORDER_DRIFT_REASON, REPEATED_IDS_REASON)  # not excluding, but logged
+INFINITE_REASON = "infinite values"
+# Not excluding, but logged.
+WARNED_REASONS = (ORDER_DRIFT_REASON, REPEATED_IDS_REASON, INFINITE_REASON)
 
 POST_HANDOFF_NAMES = re.compile(
     r"^(?:(?:lead|deal|opportunity|opp|sales|crm|call|current|final|rep)\s)?"
@@ -276,17 +278,28 @@ def _quality_findings(text: pd.Series, series: pd.Series, column: str) -> list[F
                 excluded=False,
             )
         )
-    findings.extend(_sentinel_findings(counts, column, len(series)))
+    numbers = pd.to_numeric(pd.Series(counts.index), errors="coerce").to_numpy(float)
+    findings.extend(_sentinel_findings(counts, numbers, column, len(series)))
+    findings.extend(_infinity_findings(counts, numbers, column))
     return findings
 
 
-def _sentinel_findings(counts: pd.Series, column: str, rows: int) -> list[Finding]:
-    numbers = pd.to_numeric(pd.Series(counts.index), errors="coerce")
-    non_negative = bool(numbers.notna().all() and (numbers >= 0).mean() > 0.5)
+def _sentinel_findings(
+    counts: pd.Series, numbers: np.ndarray, column: str, rows: int
+) -> list[Finding]:
+    """Values that look like a stand-in for 'missing': by their text ('n/a', 'Select'), or a
+    number such as -1 or 9999 standing apart from the column's other numbers (no other negative
+    number beside a negative one, none above half of a large one)."""
+    listed = np.isin(numbers, SENTINEL_NUMBERS)
+    others = numbers[~listed & np.isfinite(numbers)]
+    numeric = not bool(np.isnan(numbers).any())
     findings = []
     for (value, count), number in zip(counts.items(), numbers, strict=True):
         by_text = bool(SENTINEL_TEXT.match(str(value)))
-        by_number = non_negative and number in SENTINEL_NUMBERS
+        apart = (number < 0 and not (others < 0).any()) or (
+            number > 0 and not (others > number / 2).any()
+        )
+        by_number = numeric and number in SENTINEL_NUMBERS and apart
         if by_text or by_number:
             findings.append(
                 Finding(
@@ -298,6 +311,21 @@ def _sentinel_findings(counts: pd.Series, column: str, rows: int) -> list[Findin
                 )
             )
     return findings
+
+
+def _infinity_findings(counts: pd.Series, numbers: np.ndarray, column: str) -> list[Finding]:
+    """Infinite numbers (an overflow or a division by zero in the export) are read as missing,
+    in training and in scoring alike: say how many there are."""
+    infinite = np.isinf(numbers)
+    if not infinite.any():
+        return []
+    leads = int(counts[infinite].sum())
+    examples = ", ".join(map(repr, counts.index[infinite][:2]))
+    evidence = (
+        f"{leads:,} leads have an infinite number ({examples}) in {column!r}: read as missing; "
+        "fix the export's formula if these leads have a real value"
+    )
+    return [Finding(column, INFINITE_REASON, evidence, excluded=False)]
 
 
 def _column_signs(codes: np.ndarray, text: pd.Series, y: np.ndarray) -> _ColumnSigns:

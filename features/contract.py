@@ -139,12 +139,33 @@ class LeadContract:
                 "no label means 'won': give --positive LABEL (repeatable) or "
                 "'positive = [\"won\"]' in the contract"
             )
-        overlap = set(self.positive) & (set(self.negative) | set(self.open))
+        overlap = label_set(self.positive) & (label_set(self.negative) | label_set(self.open))
         if overlap:
             raise ContractError(
                 f"labels {sorted(overlap)} are listed as positive and also as negative or open; "
                 "each label may have one meaning"
             )
+        self._check_one_role_per_column()
+
+    def _check_one_role_per_column(self) -> None:
+        """The outcome, id, created-at, deal value and loss reason are five different columns,
+        and the outcome is never dropped: a column given two of these roles would be read as
+        both (an outcome read as lead ids, say)."""
+        roles: dict[str, list[str]] = {}
+        singles = ("target", "id", "time", "value", "loss_reason")
+        for role in singles:
+            column = getattr(self, role)
+            if column:
+                roles.setdefault(column, []).append(role)
+        for role in ("drop", "pii"):
+            if self.target and self.target in getattr(self, role):
+                roles[self.target].append(role)
+        for column, named in roles.items():
+            if len(named) > 1:
+                raise ContractError(
+                    f"column '{column}' is given as {' and as '.join(named)}; give each of "
+                    f"{', '.join(singles)} a column of its own, and never drop the outcome"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tables"}
@@ -183,6 +204,11 @@ class LeadContract:
             else:
                 values[key] = None if raw is None else str(raw)
         return cls(**values)
+
+
+def label_set(labels: tuple[str, ...]) -> set[str]:
+    """Outcome labels as they are compared: without regard to case or surrounding spaces."""
+    return {label.strip().casefold() for label in labels}
 
 
 _LIST_KEYS = {

@@ -137,8 +137,7 @@ class LeadEncoder:
     def _encode_column(self, series: pd.Series, feature: EncodedFeature) -> np.ndarray:
         """Numbers are encoded as they are; anything else is encoded once per distinct value."""
         if feature.kind == "numeric" and is_plain_numeric(series):
-            numbers = series.to_numpy(dtype=float, na_value=np.nan)
-            return np.where(np.isin(numbers, list(self._numeric_sentinels)), np.nan, numbers)
+            return self._numbers(series.to_numpy(dtype=float, na_value=np.nan))
         codes, texts = canonical_codes(series)
         return self._encode_texts(pd.Series(texts, dtype=object), feature)[codes]
 
@@ -152,8 +151,13 @@ class LeadEncoder:
         if feature.kind == "datetime":
             times = parse_datetimes(text)
             return ((times.dt.tz_localize(None) - _EPOCH) / pd.Timedelta(days=1)).to_numpy(float)
-        numbers = pd.to_numeric(text, errors="coerce")
-        return numbers.mask(numbers.isin(self._numeric_sentinels)).to_numpy(float)
+        return self._numbers(pd.to_numeric(text, errors="coerce").to_numpy(float))
+
+    def _numbers(self, numbers: np.ndarray) -> np.ndarray:
+        """Numbers with the stand-ins for missing and the infinities (an export's overflow or
+        division by zero, no lead's real value) as NaN."""
+        missing = np.isin(numbers, list(self._numeric_sentinels)) | ~np.isfinite(numbers)
+        return np.where(missing, np.nan, numbers)
 
     def _exact_codes_of(self, feature: EncodedFeature) -> dict[str, float]:
         """The code of each text a JSON lead most often sends, already spelled as the encoder
@@ -168,7 +172,7 @@ class LeadEncoder:
 
     def _encode_value(self, value: Any, feature: EncodedFeature) -> float:
         if feature.kind == "numeric" and _is_exact_number(value):
-            return math.nan if value in self._numeric_sentinels else float(value)
+            return self._number(float(value))
         text = canonical_text(value)
         if text is None or text in self.na_values:
             return math.nan
@@ -190,7 +194,13 @@ class LeadEncoder:
             number = float(text)
         except ValueError as exc:
             raise FieldValueError(feature.name, value, "a number") from exc
-        return math.nan if number in self._numeric_sentinels else number
+        return self._number(number)
+
+    def _number(self, number: float) -> float:
+        """One value as `_numbers` reads a column of them."""
+        return (
+            number if math.isfinite(number) and number not in self._numeric_sentinels else math.nan
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

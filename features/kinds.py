@@ -26,6 +26,12 @@ MIN_ROWS_FOR_IDENTIFIER = 20
 NUMERIC_TEXT_SHARE = 0.98
 # Digits in groups of three set apart by ',', '.', "'" or a space, or a decimal comma.
 FORMATTED_NUMBER = re.compile(r"[-+]?(\d{1,3}([,.' ]\d{3})+|\d+)([.,]\d+)?")
+# A number with a short unit before or after it ('$49.7k', '6 visits', '45%'), at least one.
+NUMBER_WITH_UNIT = re.compile(
+    r"(?=\D*\d)(?:[^\d\s.,+-]{1,3}\s?[-+]?\d[\d,.]*(?:\s?[^\d\s][^\d]{0,11})?"
+    r"|[-+]?\d[\d,.]*\s?[^\d\s][^\d]{0,11})"
+)
+MIN_DISTINCT_NUMBERS = 10
 
 
 def feature_kinds(frame: pd.DataFrame, contract: LeadContract, source: str) -> dict[str, str]:
@@ -46,14 +52,8 @@ def feature_kinds(frame: pd.DataFrame, contract: LeadContract, source: str) -> d
             continue
         else:
             kind = infer_kind(series)
-            if kind == "categorical" and (example := formatted_number(series)):
-                log.warning(
-                    "column %s holds numbers written with thousands separators or a decimal "
-                    "comma (e.g. %r): read as categories, which loses their order; export plain "
-                    "numbers (1670000.5) to use it as a number",
-                    column,
-                    example,
-                )
+            if kind == "categorical":
+                _warn_of_written_numbers(series, column)
         kinds[column] = kind
     if not kinds:
         raise DataError(
@@ -107,6 +107,41 @@ def formatted_number(series: pd.Series) -> str | None:
     if not present or rows[written].sum() < NUMERIC_TEXT_SHARE * present or not formatted.any():
         return None
     return str(text[formatted].iloc[0])
+
+
+def number_with_unit(series: pd.Series) -> str | None:
+    """A value of the column when nearly all its values are numbers written with a unit ('6
+    visits', '$49.7k', '45%') and they take many values (not a handful of labels such as
+    'Q1'); else None."""
+    texts, rows = _distinct_texts(series)
+    distinct = pd.Series(texts, dtype=object)
+    seen = (rows > 0) & distinct.notna().to_numpy()
+    parts = distinct.where(seen, "").astype("str").str.fullmatch(NUMBER_WITH_UNIT)
+    written = parts.to_numpy(bool) & seen
+    present = rows[seen].sum()
+    if not present or rows[written].sum() < NUMERIC_TEXT_SHARE * present:
+        return None
+    if written.sum() < MIN_DISTINCT_NUMBERS:
+        return None
+    return str(distinct[written].iloc[0])
+
+
+def _warn_of_written_numbers(series: pd.Series, column: str) -> None:
+    """A categorical column whose values are numbers written for people loses their order:
+    say so, and how to export them."""
+    if example := formatted_number(series):
+        how = "with thousands separators or a decimal comma"
+    elif example := number_with_unit(series):
+        how = "with a unit"
+    else:
+        return
+    log.warning(
+        "column %s holds numbers written %s (e.g. %r): read as categories, which loses their "
+        "order; export plain numbers (1670000.5) to use it as a number",
+        column,
+        how,
+        example,
+    )
 
 
 def _distinct_texts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:

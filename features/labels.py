@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from features.contract import LeadContract
+from features.contract import LeadContract, label_set
 from features.errors import DataError
-from features.values import canonical_text_series, parse_datetimes
+from features.values import canonical_text, canonical_text_series, parse_datetimes
+
+log = logging.getLogger(__name__)
 
 MIN_LABELED_LEADS = 100
 MIN_LEADS_PER_CLASS = 10
 MAX_BAD_TIMES_SHARE = 0.05
+# A created-at further ahead than this is a placeholder ('2099-12-31', '9999-01-01'), not a clock
+# or a time zone set wrong, nor a test export dated ahead on purpose.
+PLACEHOLDER_AHEAD = pd.DateOffset(years=5)
 WON, LOST, OPEN = "won", "lost", "open"
 
 
@@ -65,10 +71,13 @@ def outcome_names(frame: pd.DataFrame, contract: LeadContract, source: str) -> p
 
 
 def _outcome_of_labels(labels: pd.Series, contract: LeadContract, source: str) -> pd.Series:
-    positive, negative, open_ = set(contract.positive), set(contract.negative), set(contract.open)
-    known = positive | negative | open_
+    """Labels are compared without regard to case ('True', 'true' and a boolean column's True
+    are one label); unknown ones are named as the file spells them."""
+    positive, negative = label_set(contract.positive), label_set(contract.negative)
+    known = positive | negative | label_set(contract.open)
+    folded = labels.str.casefold()
     if negative:
-        unknown = labels[labels.notna() & ~labels.isin(known)]
+        unknown = labels[folded.notna() & ~folded.isin(known)]
         if len(unknown):
             counts = ", ".join(f"'{k}' ({v})" for k, v in unknown.value_counts().items())
             raise DataError(
@@ -76,8 +85,8 @@ def _outcome_of_labels(labels: pd.Series, contract: LeadContract, source: str) -
                 f"nor negative: {counts}; add them with --negative, --positive or --open"
             )
     outcome = pd.Series(np.nan, index=labels.index)
-    outcome[labels.isin(positive)] = 1.0
-    is_negative = labels.isin(negative) if negative else labels.notna() & ~labels.isin(known)
+    outcome[folded.isin(positive)] = 1.0
+    is_negative = folded.isin(negative) if negative else folded.notna() & ~folded.isin(known)
     outcome[is_negative] = 0.0
     return outcome
 
@@ -98,14 +107,56 @@ def _check_classes(y: np.ndarray, source: str, contract: LeadContract) -> None:
 
 
 def parse_times(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
-    """Created-at in any common date format; too many unreadable dates is an error."""
+    """Created-at in any common date format. Empty and unreadable values, and placeholders
+    (dates more than PLACEHOLDER_AHEAD ahead, such as 2099-12-31), are unknown times (NaT),
+    counted in a warning; more than MAX_BAD_TIMES_SHARE of values that are not dates, or no
+    date at all, is an error."""
     raw = frame[column]
     parsed = parse_datetimes(raw).dt.tz_localize(None)
-    bad = parsed.isna() & raw.notna()
+    unreadable = parsed.isna() & raw.notna()
+    future = parsed > pd.Timestamp.now(tz="UTC").tz_localize(None) + PLACEHOLDER_AHEAD
+    bad = unreadable | future
     if bad.mean() > MAX_BAD_TIMES_SHARE:
-        examples = ", ".join(f"row {i + 1}: {raw[i]!r}" for i in bad[bad].index[:5])
         raise DataError(
             f"{source}: time column '{column}' has {int(bad.sum())} values that are not dates "
-            f"({examples}); fix them or give another --time column"
+            f"or are placeholders far ahead ({_examples(raw, bad)}){_numbers_hint(raw[bad])}; "
+            "fix them or give another --time column"
         )
-    return parsed
+    unknown = parsed.isna() | future
+    if unknown.all():
+        raise DataError(
+            f"{source}: time column '{column}' holds no date in any lead; fill it in or give "
+            "another --time column"
+        )
+    if unknown.any():
+        log.warning(
+            "%s: %d leads have no created-at time in '%s' that can be used (%d empty, %d not "
+            "dates, %d more than five years ahead%s): they count as the oldest leads, never as "
+            "the newest ones the model is evaluated on",
+            source,
+            int(unknown.sum()),
+            column,
+            int(raw.isna().sum()),
+            int(unreadable.sum()),
+            int(future.sum()),
+            f"; {_examples(raw, bad)}" if bad.any() else "",
+        )
+    return parsed.mask(future)
+
+
+def _examples(raw: pd.Series, bad: pd.Series) -> str:
+    """Up to five of the bad values, as the file spells them, with their rows (counted from 1
+    after the header)."""
+    rows = bad.index[bad.to_numpy()][:5]
+    return ", ".join(f"row {i + 1}: {canonical_text(raw[i])!r}" for i in rows)
+
+
+def _numbers_hint(values: pd.Series) -> str:
+    """When the bad values are all numbers: they may be Unix timestamps, which are ambiguous."""
+    numeric = pd.to_numeric(values, errors="coerce").notna().all()
+    if not numeric:
+        return ""
+    return (
+        "; numbers are not read as dates (a Unix timestamp may count seconds or milliseconds): "
+        "export the dates as text, e.g. 2024-05-01 or 2024-05-01T09:30:00Z"
+    )

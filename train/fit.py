@@ -41,7 +41,9 @@ DEFAULT_PARAMS = {
     "force_row_wise": True,
 }
 MAX_ROUNDS = 2000
-LIGHTGBM_REFUSED = re.compile(r'[",:\[\]{}]')  # LightGBM's CheckAllowedJSON
+# JSON's special characters (LightGBM's CheckAllowedJSON refuses them) and white space (LightGBM
+# turns it into '_' itself, so 'Web Visits' and 'Web_Visits' would become one name).
+LIGHTGBM_REFUSED = re.compile(r'[",:\[\]{}\s]')
 EARLY_STOPPING_ROUNDS = 50
 # Early stopping on weak signal can stop after a handful of trees, whose scores barely separate
 # leads; this many trees at the default learning rate still learn little noise. The held-out
@@ -159,9 +161,9 @@ def dataset_args(encoder: LeadEncoder) -> dict:
 
 
 def lightgbm_names(names: list[str]) -> list[str]:
-    """The fields' names as LightGBM takes them: it refuses JSON's special characters in a
-    feature name, so each becomes '_' (a name that then matches another gets its position
-    added). Only the booster's text holds these; reasons and reports use the encoder's names."""
+    """The fields' names as LightGBM takes them: each character it refuses or rewrites in a
+    feature name becomes '_' (a name that then matches another gets its position added). Only
+    the booster's text holds these; reasons and reports use the encoder's names."""
     cleaned = [LIGHTGBM_REFUSED.sub("_", name) for name in names]
     counts = Counter(cleaned)
     return [f"{name}_{i}" if counts[name] > 1 else name for i, name in enumerate(cleaned)]

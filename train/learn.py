@@ -23,6 +23,7 @@ from features.kinds import feature_kinds
 from serve.model.calibrator import Calibrator
 from serve.model.lead_model import LeadModel
 from serve.model.learners import LinearLearner, TreeLearner
+from serve.model.scorer import SCORE_COLUMNS
 from serve.model.tiers import Tiers, to_scores
 from train.calibration import fit_calibrator
 from train.candidates import CandidateChoice, HeldOutScores, choose_weight, combine
@@ -114,6 +115,7 @@ def learn_lead_model(
             "keep the ones known before handoff with --keep-column NAME"
         )
     kinds = feature_kinds(candidates, contract, source)
+    refuse_score_column_names([*kinds, contract.value], source)
     encoder = LeadEncoder.fit(frame, kinds, contract.na_values)
     matrix = encoder.transform(frame)
     folds = validation_folds(y, order)
@@ -129,6 +131,19 @@ def learn_lead_model(
     model = LeadModel(contract, encoder, learner, calibrator, tiers)
     recipe = Recipe(kinds, trees.recipe, choice.weight)
     return LearnedModel(model, audit, tuned, recipe, choice, scores, trees.learner, linear.learner)
+
+
+def refuse_score_column_names(columns: list[str | None], source: str) -> None:
+    """A column the model reads may not have the name of one scoring writes: a scored file
+    would lose it, and scoring that file again would read leadscore's output as the field."""
+    clashing = [column for column in columns if column in SCORE_COLUMNS]
+    if clashing:
+        name = clashing[0]
+        raise DataError(
+            f"{source}: column '{name}' has the name of a column scoring writes "
+            f"({', '.join(SCORE_COLUMNS)}), so scored files would replace it; rename it in "
+            f"the export (e.g. 'crm_{name}') or leave it out with --drop {name}"
+        )
 
 
 def refit_lead_model(

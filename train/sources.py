@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import LeadContract
-from features.errors import SettingError
+from features.errors import DataError, SettingError
 from features.joins import JoinReport, read_export
 from features.labels import LOST, OPEN, WON, LabeledLeads, outcome_names, split_labeled
 from features.reading import file_sha256
@@ -126,6 +126,8 @@ def read_training_data(
         frames.append(frame)
         sources["export"] = len(frame)
     if store is not None:
+        if path is None and not len(store):
+            raise DataError(_empty_store_message(store))
         frames.append(store_as_export(store, contract))
         sources[STORE] = len(store)
     frame, duplicates = _combine(frames, contract)
@@ -135,6 +137,15 @@ def read_training_data(
     leads = split_labeled(frame, contract, source)
     unused = {UNSCORED: store.unscored_outcomes} if store and store.unscored_outcomes else {}
     return TrainingData(frame, leads, source, sources, path, joins, duplicates, unused)
+
+
+def _empty_store_message(store: Snapshots) -> str:
+    unscored = store.unscored_outcomes
+    also = f" ({unscored} outcomes are for leads it never scored)" if unscored else ""
+    return (
+        f"score log: no lead was scored and then given an outcome yet{also}; post the won and "
+        "lost outcomes of scored leads to /v1/outcomes first, or train on an export"
+    )
 
 
 def store_snapshots(database_url: str) -> Snapshots:

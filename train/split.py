@@ -34,8 +34,8 @@ class Split:
 def lead_order(leads: LabeledLeads, contract: LeadContract) -> pd.Series | None:
     """When each lead came, as far as the export says: its created-at time, else its row in the
     file (`order = "file"`) or its id (`order = "id"`); None when nothing says."""
-    if leads.created_at is not None:
-        return leads.created_at
+    if leads.created_at is not None:  # unknown times (see `parse_times`) count as the oldest
+        return leads.created_at.fillna(leads.created_at.min())
     if contract.order == "file":
         return pd.Series(np.arange(len(leads.y)), index=leads.frame.index)
     if contract.order == "id" and contract.id:

@@ -18,11 +18,9 @@ from features.errors import DataError
 from features.joins import JOINED_COLUMNS_KEY, JoinReport, Lookup
 from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
-from serve.model.scorer import score_leads
+from serve.model.scorer import SCORE_COLUMNS, score_leads
 
 log = logging.getLogger(__name__)
-
-SCORE_COLUMNS = ("probability", "score", "tier", "expected_value")
 
 # Called after each chunk with the leads scored so far and the share of the file read.
 ScoringProgress = Callable[[int, float], None]

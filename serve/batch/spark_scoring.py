@@ -18,9 +18,9 @@ import mlflow.pyfunc
 
 from features.errors import DataError, LeadscoreError, SettingError
 from features.reading import atomic_output
-from serve.batch.file_scoring import SCORE_COLUMNS
 from serve.model.loading import load_lead_model
 from serve.model.pyfunc import input_types
+from serve.model.scorer import SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession

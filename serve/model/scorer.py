@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 Leads = Sequence[Mapping[str, Any]] | pd.DataFrame
 Unreadable = Literal["refuse", "missing"]
+# The columns a scored file or DataFrame gets (`ScoredLeads.columns`); a scored file's own are
+# replaced when it is scored again.
+SCORE_COLUMNS = ("probability", "score", "tier", "expected_value")
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,28 @@ def test_lead_ids_on_more_than_one_row_are_reported(caplog):
     assert repeated.column == "lead_id" and not repeated.excluded
     assert repeated.evidence.startswith("100 lead ids are on more than one row (200 rows")
     assert "repeated lead ids" in caplog.text
+
+
+def test_minus_one_is_a_stand_in_only_where_it_stands_apart():
+    """In a budget that goes below zero, -1 is a budget like any other; in visits it is not."""
+    frame, y = closed_leads(1500)
+    rng = np.random.default_rng(1)
+    frame["budget"] = np.round(rng.normal(50, 20, len(y)))
+    frame.loc[frame.index[::100], "budget"] = [-1.0, -3.0] * (len(frame.index[::100]) // 2)
+    frame["visits"] = rng.integers(0, 30, len(y)).astype(float)
+    frame.loc[frame.index[::10], "visits"] = -1.0
+    frame["pages"] = np.where(np.arange(len(y)) % 9 == 0, 9999.0, rng.integers(0, 30, len(y)))
+    by = {(f.column, f.reason): f for f in audit_export(frame, y, CONTRACT).findings}
+    assert ("budget", "sentinel value") not in by
+    assert "--na-values '-1'" in by["visits", "sentinel value"].evidence
+    assert "--na-values '9999'" in by["pages", "sentinel value"].evidence
+
+
+def test_infinite_numbers_are_counted_in_a_warning(caplog):
+    frame, y = closed_leads(600)
+    infinite = np.arange(len(y)) % 20 == 0
+    frame["ratio"] = np.where(infinite, np.inf, np.arange(len(y)) % 7)
+    finding = next(f for f in audit_export(frame, y, CONTRACT).findings if f.column == "ratio")
+    counted = f"{infinite.sum()} leads have an infinite number ('inf') in 'ratio'"
+    assert finding.reason == "infinite values" and finding.evidence.startswith(counted)
+    assert any(counted in r.getMessage() for r in caplog.records)

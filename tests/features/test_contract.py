@@ -65,6 +65,11 @@ def test_missing_contract_file(tmp_path):
         (LeadContract(positive=("won",)), "--target"),
         (LeadContract(target="y"), "--positive"),
         (LeadContract(target="y", positive=("a",), negative=("a",)), "one meaning"),
+        (LeadContract(target="y", positive=("Won",), open=("won ",)), "one meaning"),
+        (LeadContract(target="y", positive=("a",), id="y"), "'y' is given as target and as id"),
+        (LeadContract(target="y", positive=("a",), time="t", value="t"), "as time and as value"),
+        (LeadContract(target="y", positive=("a",), drop=("y",)), "as target and as drop"),
+        (LeadContract(target="y", positive=("a",), pii=("y",)), "as target and as pii"),
     ],
 )
 def test_training_roles_are_required(contract, message):
@@ -107,3 +112,10 @@ def test_order_says_how_leads_without_a_created_at_column_are_ordered(tmp_path):
         load_contract(write(tmp_path, 'target = "t"\npositive = ["1"]\norder = "date"\n'))
     with pytest.raises(ContractError, match=r"order = \"id\" needs the id column"):
         load_contract(write(tmp_path, 'target = "t"\npositive = ["1"]\norder = "id"\n'))
+
+
+def test_a_model_saved_with_a_column_in_two_roles_still_loads():
+    """The one-role-per-column rule is a training rule: contracts frozen into models before it
+    must still load, so they can serve and be rolled back."""
+    contract = LeadContract(target="y", positive=("a",), id="y")
+    assert LeadContract.from_dict(contract.to_dict()) == contract

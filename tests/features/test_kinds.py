@@ -72,3 +72,18 @@ def test_numbers_written_with_separators_are_named_in_a_warning(caplog):
     assert kinds["source"] == "categorical" and kinds["visits"] == "categorical"
     warned = [r.getMessage() for r in caplog.records if "thousands separators" in r.getMessage()]
     assert len(warned) == 2 and "'0,5'" in warned[0] and "'100,00'" in warned[1], warned
+
+
+def test_numbers_written_with_a_unit_are_named_in_a_warning(caplog):
+    """'6 visits', '$49.7k' and '45%' were read as categories without a word; a handful of
+    labels that hold a digit ('Q1' to 'Q4') are categories and say nothing."""
+    leads = frame()
+    leads["visits"] = [f"{v % 40} visits" for v in range(N)]
+    leads["budget"] = [f"${v % 30 + 0.5}k" for v in range(N)]
+    leads["quarter"] = [f"Q{v % 4 + 1}" for v in range(N)]
+    kinds = feature_kinds(leads, LeadContract(target="y", positive=("won",)), "x")
+    assert kinds["visits"] == kinds["budget"] == kinds["quarter"] == "categorical"
+    warned = [r.getMessage() for r in caplog.records if "with a unit" in r.getMessage()]
+    assert len(warned) == 2, warned
+    assert "visits" in warned[0] and "'0 visits'" in warned[0]
+    assert "budget" in warned[1] and "'$0.5k'" in warned[1]

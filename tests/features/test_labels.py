@@ -78,7 +78,10 @@ def test_unreadable_times_name_rows():
     times = ["2024-01-05"] * 100 + ["soon"] * 20
     frame = leads(["won", "lost"] * 60, created=times)
     contract = LeadContract(target="stage", positive=("won",), time="created")
-    with pytest.raises(DataError, match=r"20 values that are not dates \(row 101: 'soon'"):
+    with pytest.raises(
+        DataError,
+        match=r"20 values that are not dates or are placeholders far ahead \(row 101: 'soon'",
+    ):
         split_labeled(frame, contract, "x")
 
 
@@ -87,3 +90,18 @@ def test_a_named_column_must_exist():
     contract = LeadContract(target="stage", positive=("won",), pii=("email",))
     with pytest.raises(DataError, match="pii column 'email' is not in the file"):
         split_labeled(frame, contract, "x")
+
+
+def test_numbers_as_created_at_are_refused_with_a_hint_in_plain_numbers():
+    frame = leads(["won", "lost"] * 60, created=[1704073440 + i for i in range(120)])
+    contract = LeadContract(target="stage", positive=("won",), time="created")
+    with pytest.raises(DataError) as error:
+        split_labeled(frame, contract, "x")
+    assert "row 1: '1704073440'" in str(error.value) and "np." not in str(error.value)
+    assert "Unix timestamp" in str(error.value)
+
+
+def test_outcome_labels_are_compared_without_regard_to_case():
+    frame = leads(["True", "false"] * 60)
+    contract = LeadContract(target="stage", positive=("true",), negative=("FALSE",))
+    assert split_labeled(frame, contract, "x").y.sum() == 60

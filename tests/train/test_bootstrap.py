@@ -119,3 +119,13 @@ def test_champion_decision():
 def test_base_rate_log_loss():
     y = np.array([1, 0, 0, 0])
     assert base_rate_log_loss(y, 0.25) == pytest.approx(-(np.log(0.25) + 3 * np.log(0.75)) / 4)
+
+
+def test_too_few_evaluation_leads_are_named_only_when_there_is_no_signal():
+    chance, clear = Interval(0.55, 0.35, 0.75), Interval(0.9, 0.8, 0.97)
+    few = np.array([1] * 6 + [0] * 24)
+    check = check_signal(chance, 0.60, 0.66, few)
+    assert not check.usable and check.too_few_leads
+    assert "hold only 6 won and 24 lost ones" in check.reasons[-1]
+    assert not check_signal(chance, 0.60, 0.66, np.array([1, 0] * 100)).too_few_leads
+    assert check_signal(clear, 0.40, 0.66, few).usable

@@ -11,26 +11,37 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from serve.model.metrics import Interval
 from train.evaluate.challenge import Comparison
 
 CHANCE_AUC = 0.5
+# Fewer won (or lost) evaluation leads than this cannot show signal even where there is some.
+MIN_EVALUATED_PER_CLASS = 20
 
 
 @dataclass(frozen=True)
 class SignalCheck:
-    """Whether the evaluation shows usable signal; `reasons` says why not, in plain words."""
+    """Whether the evaluation shows usable signal; `reasons` says why not, in plain words, and
+    `too_few_leads` whether the evaluation held too few won or lost leads to tell."""
 
     usable: bool
     reasons: list[str] = field(default_factory=list)
+    too_few_leads: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def check_signal(
-    auc_interval: Interval, model_log_loss: float, base_rate_log_loss: float
+    auc_interval: Interval,
+    model_log_loss: float,
+    base_rate_log_loss: float,
+    outcomes: np.ndarray | None = None,
 ) -> SignalCheck:
+    """`outcomes`: those of the evaluation leads (1 won, 0 lost), to say when there were too
+    few of one of them to show signal."""
     reasons = []
     if auc_interval.contains(CHANCE_AUC):
         reasons.append(
@@ -43,7 +54,15 @@ def check_signal(
             f"its log loss, {model_log_loss:.4f}, is no better than saying the overall "
             f"conversion rate for every lead ({base_rate_log_loss:.4f})"
         )
-    return SignalCheck(usable=not reasons, reasons=reasons)
+    won = -1 if outcomes is None else int(outcomes.sum())
+    lost = -1 if outcomes is None else len(outcomes) - won
+    too_few = bool(reasons) and 0 <= min(won, lost) < MIN_EVALUATED_PER_CLASS
+    if too_few:
+        reasons.append(
+            f"the {won + lost} leads it was evaluated on hold only {won} won and {lost} lost "
+            "ones, too few to show signal: train on an export with more closed leads"
+        )
+    return SignalCheck(usable=not reasons, reasons=reasons, too_few_leads=too_few)
 
 
 @dataclass(frozen=True)

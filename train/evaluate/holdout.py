@@ -99,7 +99,7 @@ def evaluate_holdout(
         intervals=intervals,
         base_rate_log_loss=reference_loss,
         signal=check_signal(
-            bootstrap.interval("model", "roc_auc"), metrics["log_loss"], reference_loss
+            bootstrap.interval("model", "roc_auc"), metrics["log_loss"], reference_loss, y_eval
         ),
         tier_table=tier_table(y_eval, model.tiers.assign(to_scores(probability))),
         value=_value_ranking(model, train_frame, eval_frame, y_eval, probability),

@@ -126,7 +126,9 @@ def _create(client: MlflowClient, name: str, token: str) -> bool:
             name, tags=tags, description="held while a leadscore retraining job runs; do not use"
         )
     except MlflowException as exc:
-        if "already exists" in str(exc).lower() or "RESOURCE_ALREADY_EXISTS" in str(exc.error_code):
+        # Taken; or taken and freed again while MLflow looked the name up to say it is taken.
+        taken = ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST")
+        if "already exists" in str(exc).lower() or str(exc.error_code) in taken:
             return False
         raise
     return True

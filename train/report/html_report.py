@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +121,13 @@ def write_report(
     """Write the PNG charts and the HTML report of this model version."""
     plots_folder.mkdir(parents=True, exist_ok=True)
     pngs = []
-    for chart in CHARTS:
-        pngs.append(plots_folder / chart.file)
-        chart.draw(summary.evaluation).savefig(pngs[-1], dpi=100)
+    with warnings.catch_warnings():
+        # A field's name in a script the plotting font lacks is drawn as boxes; the HTML
+        # report beside the charts spells it in full.
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from", UserWarning)
+        for chart in CHARTS:
+            pngs.append(plots_folder / chart.file)
+            chart.draw(summary.evaluation).savefig(pngs[-1], dpi=100)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(render_html(summary, version, decision, pngs), encoding="utf-8")
     return ReportFiles(html_path, pngs)
