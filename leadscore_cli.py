@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 import typer
 
 from features.chunks import DEFAULT_CHUNK_ROWS
-from features.errors import LeadscoreError
+from features.errors import LeadscoreError, SettingError
 from train.job_options import JobOptions
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ app = typer.Typer(
 log = logging.getLogger("leadscore")
 
 QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "matplotlib", "httpx")
+REGISTRY_RETRIES = 3
 NO_SIGNAL_EXIT_CODE = 3
 PIPED_WIDTH = 200
 
@@ -51,9 +52,16 @@ def user_errors() -> Iterator[None]:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    context: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
+) -> None:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if context.invoked_subcommand != "serve":  # the API bounds its own registry requests
+        # MLflow retries a tracking server 7 times with growing waits, about four minutes
+        # before a command can say the registry is unreachable; three retries ride out a
+        # restart of the server.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(REGISTRY_RETRIES))
     # LightGBM's OpenMP threads spin while they wait for each other: on cores busy with other
     # work, a two-thread fit of a million leads ran 12x slower than one thread. Waiting
     # passively costs little on idle cores. OpenMP reads this once, when a command first
@@ -404,6 +412,8 @@ def stalled(
     from serve.store.database import store_at
 
     with user_errors():
+        if out is not None and out.suffix.lower() != ".csv":
+            raise SettingError(f"--out {out}: stalled leads are written as CSV; name it .csv")
         loaded = load_lead_model(model)
         with store_at(load_settings().database_url) as engine:
             found = stalled_leads(engine, loaded.model, factor, after_days, limit)

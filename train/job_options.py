@@ -7,6 +7,7 @@ offers one option per field, under the field's name.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,24 @@ class TrainingOptions:
             raise SettingError(
                 f"--capacity {self.capacity}: give the leads sales can work per week (1 or more)"
             )
+        if self.report_json is not None:
+            check_report_path(self.report_json)
+
+
+def check_report_path(path: Path) -> None:
+    """`--report-json` must be a file that can be written, checked before training: the
+    report is written after the version is registered."""
+    if path.is_dir():
+        raise SettingError(
+            f"--report-json {path}: is a folder; give a file name, e.g. {path / 'report.json'}"
+        )
+    existing = next(folder for folder in path.absolute().parents if folder.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise SettingError(
+            f"--report-json {path}: cannot be written, because {existing} is "
+            f"{'a file' if not existing.is_dir() else 'a folder this user cannot write to'}; "
+            "give a path in a folder you can write to"
+        )
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ class TreeLearner:
         return self._predict(matrix, pred_contrib=True)
 
     def _predict(self, matrix: np.ndarray, **kind: bool) -> np.ndarray:
+        if len(matrix) == 0:  # LightGBM fails on no rows (it divides by their number)
+            columns = self.tree_booster.num_feature() + 1
+            return np.empty((0, columns)) if kind.get("pred_contrib") else np.empty(0)
         threads = 1 if len(matrix) < SINGLE_THREAD_ROWS else 0
         # A dense matrix in, a dense array out (LightGBM returns sparse only for sparse input).
         return np.asarray(self.tree_booster.predict(matrix, num_threads=threads, **kind))

@@ -34,10 +34,13 @@ class RegistryUnreachableError(ModelLoadError):
 
 
 def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
-    """The version an alias points at, or None when the alias (or the model) does not exist."""
+    """The version an alias points at, or None when the alias (or the model) does not exist;
+    RegistryUnreachableError when the registry did not answer."""
     try:
         return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException:
+    except MlflowException as exc:
+        if is_unreachable(exc):
+            raise unreachable_error(exc) from exc
         return None
 
 
@@ -83,10 +86,7 @@ def resolve_model(uri: str) -> ModelReference:
             client.get_model_version(name, version)
     except MlflowException as exc:
         if is_unreachable(exc):
-            raise RegistryUnreachableError(
-                f"registry unreachable: {redact_credentials(tracking_uri())} did not answer "
-                f"({_first_line(exc)}); check MLFLOW_TRACKING_URI and the tracking server"
-            ) from exc
+            raise unreachable_error(exc) from exc
         raise ModelLoadError(
             f"model {uri} is not in the registry at {redact_credentials(tracking_uri())}: "
             f"{_first_line(exc)}; train one with 'leadscore train' or set MLFLOW_TRACKING_URI"
@@ -108,6 +108,13 @@ def load_reference(reference: ModelReference) -> LoadedModel:
         ) from exc
     model = pyfunc.unwrap_python_model().model
     return LoadedModel(model, reference.location, reference.name, reference.version)
+
+
+def unreachable_error(exc: MlflowException) -> RegistryUnreachableError:
+    return RegistryUnreachableError(
+        f"registry unreachable: {redact_credentials(tracking_uri())} did not answer "
+        f"({_first_line(exc)}); check MLFLOW_TRACKING_URI and the tracking server"
+    )
 
 
 def is_unreachable(exc: BaseException) -> bool:

@@ -128,6 +128,21 @@ def test_a_model_name_the_registry_cannot_hold_is_refused_before_training(
     assert MlflowClient(tracking_uri(), tracking_uri()).search_registered_models() == []
 
 
+def test_a_report_path_that_cannot_be_written_is_refused_before_training(small_demo, tmp_path):
+    """The report is written after the version is registered: a folder given as --report-json
+    stopped the command there with a traceback, the version already registered."""
+    data, contract = small_demo
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for path, fragment in ((folder, "is a folder"), (data / "report.json", "is a file")):
+        for command in ("train", "retrain"):
+            refused = leadscore(
+                command, data, "--config", contract, "--report-json", path, cwd=tmp_path
+            )
+            assert_one_line_refusal(refused, f"--report-json {path}", fragment)
+    assert MlflowClient(tracking_uri(), tracking_uri()).search_registered_models() == []
+
+
 def test_capacity_zero_is_refused_and_above_the_volume_warns(small_demo, tmp_path):
     data, contract = small_demo
     refused = leadscore("train", data, "--config", contract, "--capacity", 0, cwd=tmp_path)

@@ -1,13 +1,17 @@
 """A registry that does not answer at start: the server listens at once (a liveness probe never
 kills it), says in `/ready` that the registry is unreachable, serves its cached model as soon as
 that is known, and never shows the tracking URI's password: not in `/ready`, not in `/v1/model`,
-not in its log."""
+not in its log. A command run against it says so after a few retries."""
 
+import os
 import socket
+import subprocess
+import sys
 import time
 
 import httpx
 
+from leadscore_cli import REGISTRY_RETRIES
 from tests.conftest import start_server
 
 SECRET = "s3cr3t-Passw0rd"
@@ -66,3 +70,22 @@ def test_the_cached_model_serves_as_soon_as_the_registry_is_known_unreachable(
     assert "registry unreachable: http://***@127.0.0.1:" in ready.json()["reason"]
     assert info.json()["source"] == "cache" and "registry unreachable" in info.json()["notice"]
     assert SECRET not in ready.text + info.text + server.output()
+
+
+def test_a_command_says_the_registry_is_unreachable_after_a_few_retries(tmp_path):
+    """`leadscore rollback` and `performance` waited out MLflow's seven retries (about four
+    minutes), and rollback then said the model had no previous version."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": unreachable_registry()}
+    result = subprocess.run(
+        [sys.executable, "-m", "leadscore_cli", "rollback"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: registry unreachable: http://***@127.0.0.1:"), last
+    assert result.stderr.count("Retrying") == REGISTRY_RETRIES
+    assert SECRET not in result.stderr

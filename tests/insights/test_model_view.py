@@ -151,6 +151,17 @@ def test_recycle_candidates_are_stalled_high_tier_leads_best_first(fitted):
     assert table["why it scores high"].str.len().gt(0).all()
 
 
+def test_with_no_stalled_lead_there_is_no_candidate_and_no_error(fitted):
+    """An export without created-at times has no stalled leads: explaining none of them made
+    LightGBM divide by zero, and `make notebook-xeducation` stopped there."""
+    frame, outcome, model = fitted
+    scores = score_leads(model, frame, unreadable="missing").to_frame(frame.index)
+    ages = funnel.open_lead_ages(outcome, pd.Series(pd.NaT, index=frame.index), factor=3.0)
+    assert not ages["stalled"].any()
+    table = model_view.recycle_candidates(model, frame, DEMO, scores, ages)
+    assert table.empty and "why it scores high" in table.columns
+
+
 def test_leaky_field_status_reads_the_model_contract(fitted):
     frame, _, model = fitted
     status = model_view.leaky_field_status(

@@ -160,3 +160,15 @@ def test_db_upgrade_creates_the_store(tmp_path, monkeypatch):
     result = run("db", "upgrade")
     assert result.exit_code == 0 and "created the store's tables" in result.output
     assert (tmp_path / "store.db").exists()
+
+
+def test_rollback_of_a_model_that_does_not_exist_names_it(use_trained_store):
+    """It said the model had no previous version, as if it existed."""
+    assert_refused(run("rollback", "--model-name", "nosuch"), "no model named 'nosuch'")
+
+
+def test_stalled_leads_go_to_a_csv_file_only(tmp_path):
+    """`-o stalled.parquet` wrote CSV text into the .parquet file."""
+    result = run("stalled", "-o", tmp_path / "stalled.parquet")
+    assert_refused(result, "stalled leads are written as CSV")
+    assert not (tmp_path / "stalled.parquet").exists()
