@@ -104,7 +104,7 @@ def _ranges(numbers: pd.Series) -> pd.Series:
     they are."""
     known = numbers.dropna()
     if known.nunique() <= RANGES:
-        return numbers.map(_number)
+        return numbers.map(_number, na_action="ignore")
     cuts = pd.qcut(known, RANGES, duplicates="drop", retbins=True)[1]
     position = pd.cut(known, [float(c) for c in cuts], include_lowest=True, labels=False)
     low = known.groupby(position).min().map(_number)

@@ -208,6 +208,14 @@ def _sources(performance: LivePerformance, source_field: str | None) -> list[str
     )
 
 
+def known_source(loaded: LoadedModel, board: Board, source: str) -> bool:
+    """Whether a source filter names a value of the source field: one of the window's leads
+    have, or one the model learnt (so a link stays valid in a window without such leads)."""
+    features = {feature.name: feature for feature in loaded.model.encoder.features}
+    learnt = features[board.source_field].categories if board.source_field in features else []
+    return source in board.sources or source in learnt
+
+
 def _tier_ranges(loaded: LoadedModel, performance: LivePerformance) -> list[TierRange]:
     cutoffs = loaded.model.tiers.cutoffs
     lows = [*cutoffs, 0]

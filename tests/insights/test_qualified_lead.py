@@ -10,6 +10,7 @@ from features.field_groups import ENGAGEMENT, FIT
 from features.labels import split_labeled
 from features.reading import mask_sentinels
 from insights import reliance
+from insights.funnel import MISSING
 from insights.qualified_lead import qualified_lead
 from train.learn import learn_lead_model
 
@@ -72,3 +73,12 @@ def test_no_leads_no_reliance(reliance_of_demo):
     model, sent, _ = reliance_of_demo
     found = qualified_lead(model, sent.iloc[:0])
     assert found.leads == 0 and found.fields == []
+
+
+def test_a_number_no_lead_sent_reads_missing(reliance_of_demo):
+    """Leads sent without email_opens showed 'email_opens = nan' on the board."""
+    model, sent, _ = reliance_of_demo
+    found = qualified_lead(model, sent.assign(email_opens=float("nan")))
+    opens = next(f for f in found.fields if f.field == "email_opens")
+    labels = [e.value for e in opens.raises + opens.lowers]
+    assert "nan" not in labels and set(labels) <= {MISSING}

@@ -122,3 +122,7 @@ def test_filters_outside_the_choices_are_refused(client):
     answer = client.get("/board?window=45")
     assert answer.status_code == 422
     assert json.loads(answer.text)["detail"][0]["loc"] == ["query", "window"]
+    unknown = client.get("/board?source=Nope")
+    assert unknown.status_code == 422, unknown.text
+    assert json.loads(unknown.text)["detail"][0]["loc"] == ["query", "source"]
+    assert client.get("/board?source=Referral").status_code == 200  # a source the model learnt

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from serve.api.board_access import SESSION_COOKIE, SESSION_PATH, BoardAccess, Viewer
 from serve.api.board_page import board_html, render
-from serve.api.board_view import Board, BoardFilter, build_board, cached_stalled
+from serve.api.board_view import Board, BoardFilter, build_board, cached_stalled, known_source
 from serve.api.leads_input import CSV_TYPE
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,9 @@ async def board(
         return HTMLResponse(
             render("unavailable.html", problem=built), status.HTTP_503_SERVICE_UNAVAILABLE
         )
+    loaded = request.app.state.holder.current
+    if chosen.source is not None and not known_source(loaded, built, chosen.source):
+        return _unknown_source(chosen.source, built.sources)
     csv_query = urlencode({k: v for k, v in request.query_params.items() if v})
     html = board_html(
         built, viewer.signed_in, request.app.state.settings.board_cache_seconds, csv_query
@@ -125,6 +128,18 @@ def _board(request: Request, chosen: BoardFilter) -> Board | str:
     return build_board(
         state.store, loaded, holder.served_from, holder.cache_notice, chosen, state.board_cache
     )
+
+
+def _unknown_source(source: str, sources: list[str]) -> JSONResponse:
+    """A 422 located as FastAPI locates a query value outside its choices."""
+    problem = {
+        "loc": ["query", "source"],
+        "msg": f"{source!r} is not a source of the leads scored: use one of "
+        f"{', '.join(map(repr, sources)) or 'none yet'}, or none for every source",
+        "type": "enum",
+        "input": source,
+    }
+    return JSONResponse({"detail": [problem]}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def _no_model(request: Request) -> str:
