@@ -49,6 +49,16 @@ def user_errors() -> Iterator[None]:
     except LeadscoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
+    except Exception as exc:
+        from mlflow.exceptions import MlflowException
+
+        from serve.model.loading import is_unreachable, unreachable_error
+
+        if not (isinstance(exc, MlflowException) and is_unreachable(exc)):
+            raise
+        problem = unreachable_error(exc)  # wherever a job first asked the registry
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(problem.exit_code) from None
 
 
 @app.callback()
@@ -379,7 +389,7 @@ def performance(
 
     with user_errors():
         loaded = load_lead_model(model)
-        with store_at(load_settings().database_url) as engine:
+        with store_at(load_settings().database_url, must_exist=True) as engine:
             found = live_performance(engine, loaded.model, loaded.version, since)
     if as_json:
         typer.echo(TypeAdapter(LivePerformance).dump_json(found, indent=2).decode())
@@ -415,7 +425,7 @@ def stalled(
         if out is not None and out.suffix.lower() != ".csv":
             raise SettingError(f"--out {out}: stalled leads are written as CSV; name it .csv")
         loaded = load_lead_model(model)
-        with store_at(load_settings().database_url) as engine:
+        with store_at(load_settings().database_url, must_exist=True) as engine:
             found = stalled_leads(engine, loaded.model, factor, after_days, limit)
         if out is not None:
             with atomic_output(out) as partial:

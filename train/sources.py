@@ -150,7 +150,7 @@ def _empty_store_message(store: Snapshots) -> str:
 
 def store_snapshots(database_url: str) -> Snapshots:
     """The score log joined with the outcomes, from the store the API writes."""
-    engine = open_store(database_url)
+    engine = open_store(database_url, must_exist=True)
     try:
         return training_snapshots(engine)
     finally:

@@ -61,11 +61,29 @@ def create_store_engine(
     return engine
 
 
-def open_store(url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> sa.Engine:
-    """An engine on an up-to-date store; raises StoreError with what to fix."""
+def open_store(
+    url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS, must_exist: bool = False
+) -> sa.Engine:
+    """An engine on an up-to-date store; raises StoreError with what to fix. `must_exist`:
+    for commands that only read it, a SQLite file that is not there is an error (SQLite would
+    create it empty, and a mistyped path would read as a store with nothing in it)."""
     engine = create_store_engine(url, busy_timeout_seconds)
+    if must_exist and not _sqlite_file_exists(engine):
+        engine.dispose()
+        raise StoreError(
+            f"there is no store at {redact_credentials(url)} (no such file); check "
+            "LEADSCORE_DATABASE_URL: the API creates its store when it starts"
+        )
     upgrade(engine)
     return engine
+
+
+def _sqlite_file_exists(engine: sa.Engine) -> bool:
+    """False only for a SQLite store whose file is not there (any other store: True)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return True
+    return Path(str(database)).is_file()
 
 
 def upgrade_store(url: str) -> StoreUpgrade:
@@ -78,9 +96,9 @@ def upgrade_store(url: str) -> StoreUpgrade:
 
 
 @contextmanager
-def store_at(url: str) -> Iterator[sa.Engine]:
+def store_at(url: str, must_exist: bool = False) -> Iterator[sa.Engine]:
     """An up-to-date store for the length of one job (a CLI command), disposed after."""
-    engine = open_store(url)
+    engine = open_store(url, must_exist=must_exist)
     try:
         yield engine
     finally:

@@ -150,6 +150,27 @@ def test_too_few_evaluation_leads_are_named_as_the_cause(tmp_path):
 
 def test_retraining_from_an_empty_score_log_says_so(demo, tmp_path):
     _, _, contract = demo
+    created = leadscore("db", "upgrade", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
     result = leadscore("retrain", "--from-store", "--config", contract, cwd=tmp_path)
     assert_one_line_refusal(result, "no lead was scored and then given an outcome yet")
     assert registered_versions() == 0
+
+
+def test_a_store_path_that_does_not_exist_is_refused_not_created(
+    demo, tmp_path, monkeypatch, use_trained_store
+):
+    """A mistyped SQLite path made an empty store, and `performance --fail-on-drift` passed on
+    it for ever."""
+    _, _, contract = demo
+    typo = tmp_path / "typo.db"
+    monkeypatch.setenv("LEADSCORE_DATABASE_URL", f"sqlite:///{typo}")
+    commands = (
+        ("performance", "--fail-on-drift"),
+        ("stalled",),
+        ("retrain", "--from-store", "--config", contract),
+    )
+    for command in commands:
+        refused = leadscore(*command, cwd=tmp_path)
+        assert_one_line_refusal(refused, "there is no store at sqlite:///", "typo.db")
+    assert not typo.exists()

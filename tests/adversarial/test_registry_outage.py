@@ -11,6 +11,7 @@ import time
 
 import httpx
 
+from features.demo import write_demo
 from leadscore_cli import REGISTRY_RETRIES
 from tests.conftest import start_server
 
@@ -74,18 +75,21 @@ def test_the_cached_model_serves_as_soon_as_the_registry_is_known_unreachable(
 
 def test_a_command_says_the_registry_is_unreachable_after_a_few_retries(tmp_path):
     """`leadscore rollback` and `performance` waited out MLflow's seven retries (about four
-    minutes), and rollback then said the model had no previous version."""
+    minutes); rollback then said the model had no previous version, and `train` gave a
+    traceback."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": unreachable_registry()}
-    result = subprocess.run(
-        [sys.executable, "-m", "leadscore_cli", "rollback"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 2, result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: registry unreachable: http://***@127.0.0.1:"), last
-    assert result.stderr.count("Retrying") == REGISTRY_RETRIES
-    assert SECRET not in result.stderr
+    contract = write_demo(tmp_path / "leads.csv", 300, seed=1)
+    for command in (["rollback"], ["train", "leads.csv", "--config", contract]):
+        result = subprocess.run(
+            [sys.executable, "-m", "leadscore_cli", *map(str, command)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 2, result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: registry unreachable: http://***@127.0.0.1:"), last
+        assert result.stderr.count("Retrying") == REGISTRY_RETRIES
+        assert SECRET not in result.stderr
