@@ -28,6 +28,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.max_head_bytes = max_head_bytes
         self._head_bytes = 0
         self._reading_head = True
+        self._tail = b""  # the last bytes read, where a head's blank line may begin
         self._read_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -39,11 +40,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        """The head's size is checked before the parser reads the bytes: a whole head that
+        arrives in one read would otherwise be complete, and answered, before its size is."""
+        reading = self._reading_head and not self.transport.is_closing()
+        if reading and self._head_bytes + self._head_part(data) > self.max_head_bytes:
+            self._refuse(431, f"request headers larger than {self.max_head_bytes} bytes")
+            return
+        self._tail = data[-3:]
         super().data_received(data)
         if self._reading_head and not self.transport.is_closing():
             self._head_bytes += len(data)
-            if self._head_bytes > self.max_head_bytes:
-                self._refuse(431, f"request headers larger than {self.max_head_bytes} bytes")
+
+    def _head_part(self, data: bytes) -> int:
+        """How many of these bytes belong to the head being read: up to its blank line."""
+        end = (self._tail + data).find(b"\r\n\r\n")
+        return len(data) if end < 0 else max(0, end + 4 - len(self._tail))
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -56,6 +67,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._head_bytes, self._reading_head, self._tail = 0, True, b""  # the next request's
         super().on_message_complete()
 
     def _arm(self) -> None:

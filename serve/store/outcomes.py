@@ -25,15 +25,21 @@ MAX_ATTEMPTS = 5
 LOOKUP_BATCH = 1000
 
 
+DETAILS = ("loss_reason", "value", "closed_at")
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """How a lead ended; `closed_at` is normalised to naive UTC."""
+    """How a lead ended; `closed_at` is normalised to naive UTC. `given`: which of DETAILS
+    the CRM sent (None: all of them); one it left out keeps what is stored when the outcome
+    stays the same, so a CRM that re-sends only the status keeps the deal's value."""
 
     lead_id: str
     outcome: str
     loss_reason: str | None = None
     value: float | None = None
     closed_at: datetime | None = None
+    given: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.closed_at is not None:
@@ -42,6 +48,16 @@ class Outcome:
     @property
     def content(self) -> tuple:
         return (self.outcome, self.loss_reason, self.value, self.closed_at)
+
+    def over(self, stored: tuple | None) -> tuple:
+        """This outcome's content, with the details it left out taken from `stored` (the
+        lead's current content) when both are the same outcome."""
+        if stored is None or self.given is None or stored[0] != self.outcome:
+            return self.content
+        kept = dict(zip(DETAILS, stored[1:], strict=True))
+        sent = {name: getattr(self, name) for name in DETAILS if name in self.given}
+        details = {**kept, **sent}
+        return (self.outcome, *(details[name] for name in DETAILS))
 
 
 @dataclass(frozen=True)
@@ -68,18 +84,16 @@ def _record(connection: sa.Connection, batch: Sequence[Outcome]) -> RecordedOutc
     received_at = utc_now()
     rows = []
     for item in batch:
-        revision, content = current.get(item.lead_id, (0, None))
-        if content == item.content:
+        revision, stored = current.get(item.lead_id, (0, None))
+        content = item.over(stored)
+        if content == stored:
             continue
-        current[item.lead_id] = (revision + 1, item.content)
+        current[item.lead_id] = (revision + 1, content)
         rows.append(
             {
                 "lead_id": item.lead_id,
                 "revision": revision + 1,
-                "outcome": item.outcome,
-                "loss_reason": item.loss_reason,
-                "value": item.value,
-                "closed_at": item.closed_at,
+                **dict(zip(("outcome", *DETAILS), content, strict=True)),
                 "received_at": received_at,
             }
         )

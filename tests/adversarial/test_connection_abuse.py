@@ -61,6 +61,25 @@ def test_a_huge_header_is_refused_once_past_the_limit(server):
     assert httpx.get(f"{server.base}/health").status_code == 200
 
 
+@pytest.mark.parametrize("requests", [1, 2])
+def test_a_whole_head_over_the_limit_in_one_read_is_refused(server, requests):
+    """A head that arrived complete in one read was answered before its size was checked:
+    a header of two and a half times the limit got 200. The second case sends it as the next
+    request on a kept-alive connection."""
+    small = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    large = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEADER_BYTES * 5 // 2)
+    sock = connect(server.base)
+    try:
+        if requests == 2:
+            sock.sendall(small)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        sock.sendall(large + b"\r\n\r\n")
+        answer = answer_and_close(sock)
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+
+
 def test_unfinished_requests_are_closed_and_others_are_answered(server):
     unfinished = [
         b"",  # connects and sends nothing

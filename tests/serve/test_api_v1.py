@@ -198,6 +198,27 @@ def test_outcomes_are_stored_once_and_changes_kept(client, settings):
         rows = connection.execute(sa.select(outcomes).order_by(outcomes.c.revision)).all()
     assert [(r.revision, r.outcome) for r in rows] == [(1, "lost"), (2, "won")]
     assert rows[1].closed_at.isoformat() == "2025-03-01T08:00:00"
+    assert rows[1].value is None and rows[1].loss_reason is None  # not the lost one's
+
+
+def test_re_sending_the_status_alone_keeps_the_deal_s_value(client, settings):
+    """A CRM that re-sent only `won` wiped the value and closing time sales had reported."""
+    full = {"lead_id": "N2", "outcome": "won", "value": 18000, "closed_at": "2025-03-01T10:00:00"}
+    for body in (full, {"lead_id": "N2", "outcome": "won"}):
+        client.post("/v1/outcomes", json={"outcomes": [body]}, headers=AUTH)
+    cleared = {"lead_id": "N2", "outcome": "won", "value": None}
+    assert client.post("/v1/outcomes", json={"outcomes": [cleared]}, headers=AUTH).json() == {
+        "stored": 1,
+        "unchanged": 0,
+        "unmatched": 1,
+    }
+    engine = sa.create_engine(settings.database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(outcomes).where(outcomes.c.lead_id == "N2").order_by(outcomes.c.revision)
+        ).all()
+    assert [(r.revision, r.value) for r in rows] == [(1, 18000), (2, None)]  # sent empty: cleared
+    assert rows[1].closed_at.isoformat() == "2025-03-01T10:00:00"
 
 
 @pytest.mark.parametrize(

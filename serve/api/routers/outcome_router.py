@@ -39,7 +39,10 @@ def post_outcomes(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"{len(body.outcomes)} outcomes in one request; the limit is {limit}",
         )
-    recorded = record_outcomes(store, [Outcome(**o.model_dump()) for o in body.outcomes])
+    recorded = record_outcomes(
+        store,
+        [Outcome(**o.model_dump(), given=frozenset(o.model_fields_set)) for o in body.outcomes],
+    )
     metrics.outcomes_received(recorded.stored, recorded.unchanged)
     score_log.flush()  # leads this process scored a moment ago count as scored
     unmatched = unscored_leads(store, [o.lead_id for o in body.outcomes])
