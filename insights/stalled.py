@@ -95,7 +95,8 @@ def stalled_leads(
     if threshold is None:
         note = (
             f"fewer than {MIN_CLOSED_FOR_TYPICAL} scored leads have an outcome, so the typical "
-            "time to close is unknown: give the age in days (after_days) instead"
+            "time to close is unknown: give the age in days instead (--after-days N, or "
+            "?after_days=N in the API)"
         )
         return StalledLeads(None, factor, None, 0, [], note)
     try:

@@ -240,6 +240,14 @@ def test_bad_outcomes_are_422(client, body):
     assert answer.json()["detail"][0]["loc"][:2] == ["body", "outcomes"]
 
 
+def test_outcomes_sent_as_csv_are_415_saying_json(client):
+    """/v1/score takes CSV; /v1/outcomes answered a CSV body with a 422 about a dictionary."""
+    headers = {**AUTH, "Content-Type": "text/csv"}
+    answer = client.post("/v1/outcomes", content=b"lead_id,outcome\nN1,won\n", headers=headers)
+    assert answer.status_code == 415, answer.text
+    assert "send the outcomes as application/json" in answer.json()["detail"]
+
+
 def test_every_scored_lead_is_logged_without_pii_and_pii_never_reaches_the_logs(settings, caplog):
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(settings)) as client:

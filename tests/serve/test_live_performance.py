@@ -173,6 +173,12 @@ def test_performance_and_stalled_need_a_key(client):
     assert client.get("/v1/leads/stalled").status_code == 401
 
 
+def test_without_closed_leads_stalled_says_how_to_give_the_age(client):
+    """The note named `after_days`, which is neither the command's option nor the query's."""
+    note = client.get("/v1/leads/stalled", headers=AUTH).json()["note"]
+    assert "--after-days N" in note and "?after_days=N" in note
+
+
 def test_stalled_leads_are_the_open_ones_best_first_rescored(client, demo_leads):
     scored, posted = score_and_report(client, demo_leads)
     wait_for_score_log(client)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from serve.api.dependencies import AppSettings, Metrics, ScoreLogWriter, Store
+from serve.api.leads_input import is_json
 from serve.api.request_log import note_request
 from serve.api.routers import UNAUTHORIZED
 from serve.api.schemas import ErrorOut, OutcomesRequest, OutcomesResponse
@@ -13,12 +14,25 @@ from serve.store.outcomes import Outcome, record_outcomes, unscored_leads
 router = APIRouter(tags=["outcomes"])
 
 
+def json_body(request: Request) -> None:
+    """Outcomes come as JSON only: another body type is a 415 saying so, not a 422 about the
+    body's shape (checked before the body is read)."""
+    content_type = request.headers.get("content-type")
+    if not is_json(content_type):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type {content_type!r}: send the outcomes as application/json",
+        )
+
+
 @router.post(
     "/v1/outcomes",
     operation_id="postOutcomes",
+    dependencies=[Depends(json_body)],
     responses={
         **UNAUTHORIZED,
         413: {"model": ErrorOut, "description": "too many outcomes or too large a body"},
+        415: {"model": ErrorOut, "description": "a body that is not JSON"},
     },
 )
 def post_outcomes(
