@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -104,12 +105,33 @@ def _held_to(table: pa.Table, schema: pa.Schema, path: Path, first_row: int) -> 
         try:
             columns.append(column.cast(field.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            row, value = _first_unreadable(column, field.type)
+            where = (
+                f"at row {first_row + row + 1} ({value!r})"
+                if row is not None
+                else (f"from row {first_row + 1} on")
+            )
             raise DataError(
-                f"{path}: column '{field.name}' holds {_described(column.type)} from row "
-                f"{first_row + 1} on but {_described(field.type)} before; score the file in "
-                "larger chunks (--chunk-rows) or as Parquet"
+                f"{path}: column '{field.name}' holds {_described(column.type)} {where} but "
+                f"{_described(field.type)} before; score the file in larger chunks "
+                "(--chunk-rows) or as Parquet"
             ) from exc
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _first_unreadable(
+    column: pa.ChunkedArray, data_type: pa.DataType
+) -> tuple[int | None, str | None]:
+    """The first value (its place in the chunk, and its text) that is not a number where
+    numbers were expected; (None, None) for other types."""
+    if not (pa.types.is_integer(data_type) or pa.types.is_floating(data_type)):
+        return None, None
+    values = column.to_pandas()
+    unreadable = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+    if not unreadable.any():
+        return None, None
+    row = int(np.argmax(unreadable.to_numpy()))
+    return row, str(values.iloc[row])
 
 
 def _described(data_type: pa.DataType) -> str:

@@ -54,7 +54,7 @@ def test_a_column_that_turns_to_text_later_is_named(tmp_path):
     source = tmp_path / "leads.csv"
     pd.DataFrame({"visits": ["1", "2", "3", "many"]}).to_csv(source, index=False)
     with pytest.raises(
-        DataError, match="column 'visits' holds text from row 3 on but numbers before"
+        DataError, match=r"column 'visits' holds text at row 4 \('many'\) but numbers before"
     ):
         rewrite(source, tmp_path / "out.csv", chunk_rows=2)
     assert not (tmp_path / "out.csv").exists()
