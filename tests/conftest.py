@@ -36,6 +36,17 @@ STRONG_LEAD = {
 
 
 @pytest.fixture(autouse=True)
+def _environment_as_it_was() -> Iterator[None]:
+    """A command run in this process (typer's CliRunner) sets defaults in the environment for
+    its process, such as MLflow's retries; they must not reach later tests or the servers those
+    start."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def _mlflow_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Every test talks to its own temporary MLflow store unless a fixture gives it another,
     and its own outcome store and model cache."""

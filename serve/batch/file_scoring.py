@@ -39,6 +39,12 @@ def score_file(
     Columns named like the scores are replaced, so a scored file can be scored again.
     `tables`: the related tables to join (default: those the model was trained with)."""
     model = load_lead_model(model_uri).model
+    if model.metadata.get("usable_signal") is False:
+        log.warning(
+            "%s showed no usable signal when it was trained: its scores may rank leads no "
+            "better than chance",
+            model_uri,
+        )
     tables = model.contract.tables if tables is None else tables
     lookups = [Lookup.read(table, model.contract.na_values) for table in tables]
     joins: dict[str, JoinReport] = {}

@@ -87,6 +87,12 @@ def resolve_model(uri: str) -> ModelReference:
     except MlflowException as exc:
         if is_unreachable(exc):
             raise unreachable_error(exc) from exc
+        if alias_sep and _has_versions(client, name):
+            raise ModelLoadError(
+                f"model {uri}: '{name}' has versions but none is '{alias}' (a version without "
+                f"usable signal never becomes champion); train again, or choose a version with "
+                f"models:/{name}/N"
+            ) from exc
         raise ModelLoadError(
             f"model {uri} is not in the registry at {redact_credentials(tracking_uri())}: "
             f"{_first_line(exc)}; train one with 'leadscore train' or set MLFLOW_TRACKING_URI"
@@ -108,6 +114,13 @@ def load_reference(reference: ModelReference) -> LoadedModel:
         ) from exc
     model = pyfunc.unwrap_python_model().model
     return LoadedModel(model, reference.location, reference.name, reference.version)
+
+
+def _has_versions(client: MlflowClient, name: str) -> bool:
+    try:
+        return bool(client.search_model_versions(f"name = '{name}'", max_results=1))
+    except MlflowException:
+        return False
 
 
 def unreachable_error(exc: MlflowException) -> RegistryUnreachableError:

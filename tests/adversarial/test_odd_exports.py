@@ -146,6 +146,13 @@ def test_too_few_evaluation_leads_are_named_as_the_cause(tmp_path):
     assert "too few to show signal" in result.stderr
     assert "too few of its closed leads were left to evaluate" in result.stderr
     assert "does not hold what decides" not in result.stderr
+    # Scoring with it: no champion to name, and the version itself scores with a warning.
+    out = tmp_path / "scored.csv"
+    refused = leadscore("score", data, "-o", out, cwd=tmp_path)
+    assert_one_line_refusal(refused, "has versions but none is 'champion'", "models:/leadscore/N")
+    pinned = leadscore("score", data, "-o", out, "--model", "models:/leadscore/1", cwd=tmp_path)
+    assert pinned.returncode == 0, pinned.stderr
+    assert "showed no usable signal when it was trained" in pinned.stderr
 
 
 def test_retraining_from_an_empty_score_log_says_so(demo, tmp_path):
