@@ -172,7 +172,7 @@ class LeadEncoder:
 
     def _encode_value(self, value: Any, feature: EncodedFeature) -> float:
         if feature.kind == "numeric" and _is_exact_number(value):
-            return self._number(float(value))
+            return self._number(float(value), feature)
         text = canonical_text(value)
         if text is None or text in self.na_values:
             return math.nan
@@ -194,13 +194,14 @@ class LeadEncoder:
             number = float(text)
         except ValueError as exc:
             raise FieldValueError(feature.name, value, "a number") from exc
-        return self._number(number)
+        return self._number(number, feature)
 
-    def _number(self, number: float) -> float:
-        """One value as `_numbers` reads a column of them."""
-        return (
-            number if math.isfinite(number) and number not in self._numeric_sentinels else math.nan
-        )
+    def _number(self, number: float, feature: EncodedFeature) -> float:
+        """One value as `_numbers` reads a column of them, except that an infinity is refused
+        (FieldValueError): a JSON lead gets a 422, and a file's are counted in a warning."""
+        if math.isinf(number):
+            raise FieldValueError(feature.name, number, "a finite number")
+        return math.nan if math.isnan(number) or number in self._numeric_sentinels else number
 
     def to_dict(self) -> dict[str, Any]:
         return {

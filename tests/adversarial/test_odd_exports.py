@@ -72,6 +72,9 @@ def test_infinite_numbers_are_missing_in_training_and_in_scoring(demo, tmp_path)
     assert scored.returncode == 0, scored.stderr
     probability = pd.read_csv(tmp_path / "out.csv").set_index("lead_id")["probability"]
     assert probability["INF"] == probability["EMPTY"]
+    assert "1 values could not be read and were scored as missing (fields: web_visits)" in (
+        scored.stderr
+    )
 
 
 def test_placeholder_and_unreadable_created_at_never_become_the_newest_leads(demo, tmp_path):

@@ -154,6 +154,7 @@ def test_json_in_csv_out_when_asked(client):
         (b"lead_id\nA,extra\n", "line 2 has 2 values"),
         (b"lead_id\n\xff\xfe\n", "not UTF-8"),
         (b"lead_id,web_visits\nA,lots\n", "must be a number"),
+        (b"lead_id,web_visits\nA,inf\n", "must be a finite number"),
     ],
 )
 def test_bad_csv_is_422_with_a_message(client, body, message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterable
 from concurrent.futures import Future
 from datetime import datetime
@@ -236,7 +237,12 @@ def _field_errors(exc: InvalidLeadsError) -> list[dict]:
             "loc": ["body", "leads", index, problem.field],
             "msg": str(problem),
             "type": "value_error",
-            "input": problem.value,
+            "input": _json_safe(problem.value),
         }
         for index, problem in exc.problems
     ]
+
+
+def _json_safe(value: object) -> object:
+    """A value as JSON can carry it: an infinity or NaN (read from a CSV body) as its text."""
+    return str(value) if isinstance(value, float) and not math.isfinite(value) else value
