@@ -62,9 +62,10 @@ ORDER_DRIFT_SHARE = 0.25
 LEAK_REASON = "likely filled in after the outcome"
 ORDER_DRIFT_REASON = "outcome rate drifts along the rows"
 REPEATED_IDS_REASON = "repeated lead ids"
+MISSING_IDS_REASON = "leads without an id"
 INFINITE_REASON = "infinite values"
 # Not excluding, but logged.
-WARNED_REASONS = (ORDER_DRIFT_REASON, REPEATED_IDS_REASON, INFINITE_REASON)
+WARNED_REASONS = (ORDER_DRIFT_REASON, REPEATED_IDS_REASON, MISSING_IDS_REASON, INFINITE_REASON)
 
 POST_HANDOFF_NAMES = re.compile(
     r"^(?:(?:lead|deal|opportunity|opp|sales|crm|call|current|final|rep)\s)?"
@@ -137,7 +138,7 @@ def audit_export(
     columns = [c for c in frame.columns if c not in contract.excluded_columns]
     _check_keep(keep, columns)
     findings = [] if contract.time or contract.order else _order_drift(np.asarray(y))
-    findings.extend(_repeated_ids(frame, contract.id))
+    findings.extend(_id_findings(frame, contract.id))
     frame, y = _sample(frame[columns], np.asarray(y))
     findings.extend(_duplicate_rows(frame))
     signs: dict[str, _ColumnSigns] = {}
@@ -224,22 +225,30 @@ def _order_drift(y: np.ndarray) -> list[Finding]:
     ]
 
 
-def _repeated_ids(frame: pd.DataFrame, id_column: str | None) -> list[Finding]:
-    """Lead ids on more than one row: one lead counted twice, or ids reused. Outcomes and the
-    retraining job's comparison go by id, so such leads are mixed up there."""
+def _id_findings(frame: pd.DataFrame, id_column: str | None) -> list[Finding]:
+    """Leads without an id, and lead ids on more than one row (one lead counted twice, or ids
+    reused): outcomes and the retraining job's comparison go by id."""
     if not id_column or id_column not in frame.columns:
         return []
+    findings = []
+    missing = int(frame[id_column].isna().sum())
+    if missing:
+        evidence = (
+            f"{missing:,} leads have no id ({missing / len(frame):.1%}): outcomes are matched to "
+            "leads by id, so theirs never can be; check the export's id column"
+        )
+        findings.append(Finding(id_column, MISSING_IDS_REASON, evidence, excluded=False))
     ids = frame[id_column].dropna().astype("str")
     repeated = ids[ids.duplicated(keep=False)]
-    if repeated.empty:
-        return []
-    examples = ", ".join(repr(v) for v in repeated.unique()[:3])
-    evidence = (
-        f"{repeated.nunique():,} lead ids are on more than one row ({len(repeated):,} rows; "
-        f"e.g. {examples}); a lead should be one row: check the export for double entries or "
-        "reused ids"
-    )
-    return [Finding(id_column, REPEATED_IDS_REASON, evidence, excluded=False)]
+    if not repeated.empty:
+        examples = ", ".join(repr(v) for v in repeated.unique()[:3])
+        evidence = (
+            f"{repeated.nunique():,} lead ids are on more than one row ({len(repeated):,} rows; "
+            f"e.g. {examples}); a lead should be one row: check the export for double entries "
+            "or reused ids"
+        )
+        findings.append(Finding(id_column, REPEATED_IDS_REASON, evidence, excluded=False))
+    return findings
 
 
 def _duplicate_rows(frame: pd.DataFrame) -> list[Finding]:

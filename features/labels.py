@@ -141,6 +141,15 @@ def parse_times(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
             int(future.sum()),
             f"; {_examples(raw, bad)}" if bad.any() else "",
         )
+    known = parsed.mask(future).dropna()
+    if len(known) > 1 and known.nunique() == 1:
+        log.warning(
+            "%s: every lead has the same created-at time in '%s' (%s): the split by time "
+            "follows the rows' order; give the column that says when each lead came",
+            source,
+            column,
+            known.iloc[0].isoformat(),
+        )
     return parsed.mask(future)
 
 

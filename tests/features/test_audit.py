@@ -5,7 +5,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from features.audit import LEAK_REASON, ORDER_DRIFT_REASON, REPEATED_IDS_REASON, audit_export
+from features.audit import (
+    LEAK_REASON,
+    MISSING_IDS_REASON,
+    ORDER_DRIFT_REASON,
+    REPEATED_IDS_REASON,
+    audit_export,
+)
 from features.contract import LeadContract
 from features.demo import LEAD_FIELDS, generate_leads
 from features.errors import ContractError
@@ -130,6 +136,17 @@ def test_lead_ids_on_more_than_one_row_are_reported(caplog):
     assert repeated.column == "lead_id" and not repeated.excluded
     assert repeated.evidence.startswith("100 lead ids are on more than one row (200 rows")
     assert "repeated lead ids" in caplog.text
+
+
+def test_leads_without_an_id_are_reported(caplog):
+    frame, y = closed_leads(1500)
+    assert MISSING_IDS_REASON not in [f.reason for f in audit_export(frame, y, CONTRACT).findings]
+    frame.loc[frame.index[::10], "lead_id"] = None
+    [missing] = [
+        f for f in audit_export(frame, y, CONTRACT).findings if f.reason == MISSING_IDS_REASON
+    ]
+    assert missing.evidence.startswith(f"{len(frame.index[::10]):,} leads have no id (10.0%)")
+    assert "leads without an id" in caplog.text
 
 
 def test_minus_one_is_a_stand_in_only_where_it_stands_apart():

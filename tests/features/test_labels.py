@@ -105,3 +105,13 @@ def test_outcome_labels_are_compared_without_regard_to_case():
     frame = leads(["True", "false"] * 60)
     contract = LeadContract(target="stage", positive=("true",), negative=("FALSE",))
     assert split_labeled(frame, contract, "x").y.sum() == 60
+
+
+def test_one_created_at_for_every_lead_is_named_in_a_warning(caplog):
+    """A created-at column holding one date split "by time" without a word."""
+    frame = leads(["won", "lost"] * 60, created=["2024-05-01"] * 120)
+    contract = LeadContract(target="stage", positive=("won",), time="created")
+    split_labeled(frame, contract, "x")
+    assert "every lead has the same created-at time in 'created' (2024-05-01T00:00:00)" in (
+        caplog.text
+    )
