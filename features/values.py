@@ -9,11 +9,14 @@ value once and spread the results back with integer codes.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 # Object columns whose distinct values can be grouped before converting them: in a column that
 # mixes booleans with numbers, True and 1 are equal in Python yet spelled differently here.
@@ -91,7 +94,16 @@ def _day_first(text: pd.Series) -> bool:
     value's first number cannot be a month ('13/01/2024') and no value's second number is above
     12. One order for the column: read value by value, '05/01' and '13/01' would be months apart."""
     parts = text.str.extract(NUMERIC_DATE).dropna().astype(int)
-    return bool((parts[0] > 12).any() and not (parts[1] > 12).any())
+    day_first, month_first = (parts[0] > 12).any(), (parts[1] > 12).any()
+    if day_first and month_first:
+        log.warning(
+            "dates are written both day first and month first (%r and %r): each is read the "
+            "way it can be, and one such as 05/01/2024 as month first; export ISO 8601 dates "
+            "(2024-05-01)",
+            text[parts.index[parts[0] > 12][0]],
+            text[parts.index[parts[1] > 12][0]],
+        )
+    return bool(day_first and not month_first)
 
 
 def parses_as_number(text: str) -> bool:

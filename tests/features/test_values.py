@@ -63,3 +63,12 @@ def test_numeric_dates_are_read_in_one_order_for_the_whole_column():
         pd.Timestamp("2024-05-01", tz="UTC"),
         pd.Timestamp("2024-12-25", tz="UTC"),
     ]
+
+
+def test_dates_written_in_both_orders_are_named_in_a_warning(caplog):
+    """A column holding 12/31/2024 and 31/12/2024 was read value by value without a word."""
+    parsed = parse_datetimes(pd.Series(["12/31/2024", "31/12/2024", "05/01/2024"]))
+    assert parsed[:2].tolist() == [pd.Timestamp("2024-12-31", tz="UTC")] * 2
+    assert "both day first and month first ('31/12/2024' and '12/31/2024')" in caplog.text
+    parse_datetimes(pd.Series(["05/01/2024", "13/01/2024"]))
+    assert caplog.text.count("both day first") == 1
