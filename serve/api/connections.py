@@ -29,6 +29,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._reading_head = True
         self._tail = b""  # the last bytes read, where a head's blank line may begin
+        self._message_ended = False
         self._read_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -46,9 +47,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if reading and self._head_bytes + self._head_part(data) > self.max_head_bytes:
             self._refuse(431, f"request headers larger than {self.max_head_bytes} bytes")
             return
-        self._tail = data[-3:]
+        self._tail, self._message_ended = data[-3:], False
         super().data_received(data)
-        if self._reading_head and not self.transport.is_closing():
+        # A head still incomplete after these bytes: they count towards it, unless a message
+        # ended in them (its body is not the next head's).
+        if self._reading_head and not self._message_ended and not self.transport.is_closing():
             self._head_bytes += len(data)
 
     def _head_part(self, data: bytes) -> int:
@@ -68,6 +71,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         self._head_bytes, self._reading_head, self._tail = 0, True, b""  # the next request's
+        self._message_ended = True
         super().on_message_complete()
 
     def _arm(self) -> None:

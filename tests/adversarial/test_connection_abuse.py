@@ -80,6 +80,16 @@ def test_a_whole_head_over_the_limit_in_one_read_is_refused(server, requests):
     assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
 
 
+def test_large_bodies_on_a_kept_alive_connection_are_not_taken_for_heads(server):
+    """Each body over the head limit, read whole with its head, was counted towards the next
+    request's head: that request got 431."""
+    leads = [{"lead_id": f"B{i}", "notes": "x" * 600} for i in range(40)]
+    with httpx.Client(base_url=server.base) as client:
+        for _ in range(3):
+            answer = client.post("/v1/score", json={"leads": leads})
+            assert answer.status_code == 200, answer.text
+
+
 def test_unfinished_requests_are_closed_and_others_are_answered(server):
     unfinished = [
         b"",  # connects and sends nothing
