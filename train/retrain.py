@@ -190,17 +190,17 @@ def _compare(
     trained_through = model.metadata.get("trained_through")
     unseen = unseen_by_champion(len(rows), times, trained_through, ids, champion.trained_leads)
     by_time = times is not None and trained_through is not None
-    if not by_time and (ids is None or champion.trained_leads is None):
+    by_ids = ids is not None and champion.trained_leads is not None
+    if not by_time and not by_ids:
         log.warning(
             "no created-at column and no record of the leads the champion learnt from: it may "
             "have trained on some evaluation leads, which flatters it; give --time COLUMN"
         )
     y = leads.y[rows][unseen]
     if not enough_leads(y):
-        which = (
-            f"newer than the champion's training data (through {trained_through})"
-            if by_time
-            else "ones the champion never trained on"
+        which = " and ".join(
+            [f"newer than the champion's training data (through {trained_through})"] * by_time
+            + ["not among the leads it learnt from"] * by_ids
         )
         return None, (
             f"kept: only {len(y)} evaluation leads are {which}; retrain when more outcomes have "

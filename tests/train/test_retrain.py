@@ -151,6 +151,31 @@ def test_without_times_the_champion_is_never_judged_on_leads_it_learnt_from(work
     assert 0.35 * evaluated < written["comparison"]["leads"] < 0.65 * evaluated, written
 
 
+def test_leads_the_champion_learnt_from_are_never_compared_even_when_dated_anew(workdir):
+    """The champion's export gave every lead one created-at time; the challenger's holds the
+    same leads with their real times, and as many new ones of the same period. The leads it
+    learnt from were compared all the same (newer than its one time), flattering it: only the
+    new ones among the evaluation leads, about half, may be."""
+    first, contract = write_leads(workdir, "first", seed=21)
+    leads = pd.read_csv(first)
+    undated = workdir / "undated.csv"
+    write_table(leads.assign(created_at="2024-01-01 00:00"), undated)
+    new = generate_leads(ROWS, 22)
+    new["lead_id"] = "N" + new["lead_id"]
+    both = workdir / "both.csv"
+    write_table(pd.concat([leads, new], ignore_index=True), both)
+    assert invoke("train", undated, "--config", contract).exit_code == 0
+    report = workdir / "retrain.json"
+
+    result = invoke("retrain", both, "--config", contract, "--report-json", report)
+
+    assert result.exit_code == 0, result.output
+    written = json.loads(report.read_text())
+    evaluated = sum(written["rows"]["evaluate"].values())
+    compared = written["comparison"]["leads"]
+    assert 0.35 * evaluated < compared < 0.65 * evaluated, written
+
+
 def test_the_same_data_twice_registers_nothing(workdir):
     strong, contract = write_leads(workdir, "strong", seed=13)
     assert invoke("train", strong, "--config", contract).exit_code == 0

@@ -55,16 +55,18 @@ def unseen_by_champion(
     lead_ids: pd.Series | None = None,
     champion_leads: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Which of `leads` evaluation leads the champion cannot have trained on. With created-at
-    times on both sides: those created after its newest training lead, so that the champion,
-    like the challenger, is judged on leads newer than any it learnt from. Else, with the lead
-    ids it learnt from (`champion_leads`, see `lead_id_hashes`): those whose id is not among
-    them. Else all of them."""
+    """Which of `leads` evaluation leads the champion cannot have trained on: with created-at
+    times on both sides, those created after its newest training lead, so that the champion,
+    like the challenger, is judged on leads newer than any it learnt from; and, with the lead
+    ids it learnt from (`champion_leads`, see `lead_id_hashes`), those whose id is not among
+    them (a lead whose time was unusable in the champion's export, or that an export dates
+    anew, is still one it learnt from). With neither, all of them."""
+    unseen = np.ones(leads, dtype=bool)
     if created_at is not None and trained_through is not None:
-        return (created_at > pd.Timestamp(trained_through)).to_numpy()
+        unseen &= (created_at > pd.Timestamp(trained_through)).to_numpy()
     if lead_ids is not None and champion_leads is not None:
-        return ~np.isin(lead_id_hashes(lead_ids), champion_leads)
-    return np.ones(leads, dtype=bool)
+        unseen &= ~np.isin(lead_id_hashes(lead_ids), champion_leads)
+    return unseen
 
 
 def lead_id_hashes(lead_ids: pd.Series) -> np.ndarray:
