@@ -23,6 +23,8 @@ from serve.store.times import utc_now
 DEFAULT_STALL_FACTOR = 2.0
 DEFAULT_STALLED_LIMIT = 500
 MIN_CLOSED_FOR_TYPICAL = 20
+# Leads that close within hours would make every open lead "stalled" after minutes.
+MIN_STALLED_DAYS = 1.0
 CSV_COLUMNS = ("lead_id", "age_days", "probability", "score", "tier", "expected_value", "reasons")
 
 
@@ -90,7 +92,9 @@ def stalled_leads(
     median days to close of the closed leads), rescored now by `model`."""
     typical = _typical_days(engine)
     threshold = (
-        after_days if after_days is not None else (None if typical is None else factor * typical)
+        after_days
+        if after_days is not None
+        else (None if typical is None else max(factor * typical, MIN_STALLED_DAYS))
     )
     if threshold is None:
         note = (

@@ -38,8 +38,10 @@ def _first_scores() -> sa.Subquery:
 
 
 def days_to_close(engine: sa.Engine) -> pd.Series:
-    """Days from first score to close (the outcome's `closed_at`, else when it was received) of
-    the TIME_TO_CLOSE_SAMPLE scored leads whose outcomes came in last."""
+    """Days from first score to close of the TIME_TO_CLOSE_SAMPLE scored leads whose outcomes
+    came in last. The close is the outcome's `closed_at`, else when it arrived; a closing
+    before the lead was first scored says nothing about how long leads take, so the arrival
+    stands in for it too."""
     newest = (
         sa.select(current_outcomes)
         .order_by(current_outcomes.c.received_at.desc())
@@ -51,15 +53,16 @@ def days_to_close(engine: sa.Engine) -> pd.Series:
         .where(scored_leads.c.lead_id == newest.c.lead_id)
         .scalar_subquery()
     )
-    closed_at = sa.func.coalesce(newest.c.closed_at, newest.c.received_at)
-    query = sa.select(scored.label("scored"), closed_at.label("closed"))
+    query = sa.select(
+        scored.label("scored"), newest.c.closed_at.label("closed"), newest.c.received_at
+    )
     with engine.connect() as connection:
         rows = [row for row in connection.execute(query).all() if row.scored is not None]
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=["scored", "closed"])
-    days = (pd.to_datetime(frame["closed"]) - pd.to_datetime(frame["scored"])) / pd.Timedelta(
-        days=1
-    )
-    return days.clip(lower=0).astype(float)
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["scored", "closed", "received"])
+    scored_at, received = pd.to_datetime(frame["scored"]), pd.to_datetime(frame["received"])
+    closed = pd.to_datetime(frame["closed"])
+    closed = closed.where(closed >= scored_at, received).fillna(received)
+    return ((closed - scored_at) / pd.Timedelta(days=1)).clip(lower=0).astype(float)
 
 
 def open_leads_scored_before(

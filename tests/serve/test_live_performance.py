@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sklearn.metrics import log_loss, roc_auc_score
 
 from features.demo import LEAD_FIELDS, generate_leads
+from insights.stalled import MIN_STALLED_DAYS
 from serve.api.app import create_app
 from serve.api.settings import Settings
 from serve.model.loading import load_lead_model
@@ -171,6 +172,26 @@ def test_few_closed_leads_say_so_instead_of_a_roc_auc(client, demo_leads):
 def test_performance_and_stalled_need_a_key(client):
     assert client.get("/v1/performance").status_code == 401
     assert client.get("/v1/leads/stalled").status_code == 401
+
+
+def test_closings_before_the_first_score_never_make_every_lead_stalled(client, demo_leads):
+    """Outcomes closed before their leads were scored made the typical time to close 0 days,
+    and every open lead "stalled" at once."""
+    answer = client.post(
+        "/v1/score?reasons=false", json={"leads": json_leads(demo_leads)}, headers=AUTH
+    )
+    assert answer.status_code == 200, answer.text
+    closed = demo_leads[demo_leads["outcome"] != "open"]
+    before = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    outcomes = [
+        {"lead_id": lead_id, "outcome": outcome, "closed_at": before}
+        for lead_id, outcome in zip(closed["lead_id"], closed["outcome"], strict=True)
+    ]
+    assert client.post("/v1/outcomes", json={"outcomes": outcomes}, headers=AUTH).is_success
+    wait_for_score_log(client)
+    found = client.get("/v1/leads/stalled", headers=AUTH).json()
+    assert found["typical_days_to_close"] == pytest.approx(0, abs=0.01)
+    assert found["threshold_days"] >= MIN_STALLED_DAYS and found["total"] == 0
 
 
 def test_without_closed_leads_stalled_says_how_to_give_the_age(client):
