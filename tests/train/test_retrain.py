@@ -130,50 +130,46 @@ def test_the_champion_is_judged_only_on_leads_newer_than_its_own(workdir):
     assert alias_version(client(), "leadscore", CHAMPION) == "1"
 
 
-def test_without_times_the_champion_is_never_judged_on_leads_it_learnt_from(workdir):
-    """Without created-at times the champion's training leads are known by their ids. The
-    challenger's export holds every lead the champion learnt from again and as many new ones of
-    the same period: only the new ones among its evaluation leads, about half, are compared."""
-    first, contract = write_leads(workdir, "first", seed=19)
-    contract.write_text(CONTRACT_TOML.replace('time = "created_at"\n', ""), encoding="utf-8")
-    new = generate_leads(ROWS, 20)
+def with_new_leads(workdir: Path, leads: pd.DataFrame, seed: int) -> Path:
+    """`leads` and as many new ones of the same period (ids of their own), in one export."""
+    new = generate_leads(ROWS, seed)
     new["lead_id"] = "N" + new["lead_id"]
     both = workdir / "both.csv"
-    write_table(pd.concat([pd.read_csv(first), new], ignore_index=True), both)
-    assert invoke("train", first, "--config", contract).exit_code == 0
+    write_table(pd.concat([leads, new], ignore_index=True), both)
+    return both
+
+
+def assert_only_new_leads_compared(workdir: Path, export: Path, contract: Path) -> None:
+    """Retrain on `export` (half of it the champion's own leads): only the new ones among the
+    evaluation leads, about half of them, are compared."""
     report = workdir / "retrain.json"
-
-    result = invoke("retrain", both, "--config", contract, "--report-json", report)
-
+    result = invoke("retrain", export, "--config", contract, "--report-json", report)
     assert result.exit_code == 0, result.output
     written = json.loads(report.read_text())
     evaluated = sum(written["rows"]["evaluate"].values())
     assert 0.35 * evaluated < written["comparison"]["leads"] < 0.65 * evaluated, written
 
 
+def test_without_times_the_champion_is_never_judged_on_leads_it_learnt_from(workdir):
+    """Without created-at times the champion's training leads are known by their ids."""
+    first, contract = write_leads(workdir, "first", seed=19)
+    contract.write_text(CONTRACT_TOML.replace('time = "created_at"\n', ""), encoding="utf-8")
+    both = with_new_leads(workdir, pd.read_csv(first), seed=20)
+    assert invoke("train", first, "--config", contract).exit_code == 0
+    assert_only_new_leads_compared(workdir, both, contract)
+
+
 def test_leads_the_champion_learnt_from_are_never_compared_even_when_dated_anew(workdir):
     """The champion's export gave every lead one created-at time; the challenger's holds the
-    same leads with their real times, and as many new ones of the same period. The leads it
-    learnt from were compared all the same (newer than its one time), flattering it: only the
-    new ones among the evaluation leads, about half, may be."""
+    same leads with their real times: they were compared all the same (newer than its one
+    time), flattering it."""
     first, contract = write_leads(workdir, "first", seed=21)
     leads = pd.read_csv(first)
     undated = workdir / "undated.csv"
     write_table(leads.assign(created_at="2024-01-01 00:00"), undated)
-    new = generate_leads(ROWS, 22)
-    new["lead_id"] = "N" + new["lead_id"]
-    both = workdir / "both.csv"
-    write_table(pd.concat([leads, new], ignore_index=True), both)
+    both = with_new_leads(workdir, leads, seed=22)
     assert invoke("train", undated, "--config", contract).exit_code == 0
-    report = workdir / "retrain.json"
-
-    result = invoke("retrain", both, "--config", contract, "--report-json", report)
-
-    assert result.exit_code == 0, result.output
-    written = json.loads(report.read_text())
-    evaluated = sum(written["rows"]["evaluate"].values())
-    compared = written["comparison"]["leads"]
-    assert 0.35 * evaluated < compared < 0.65 * evaluated, written
+    assert_only_new_leads_compared(workdir, both, contract)
 
 
 def test_the_same_data_twice_registers_nothing(workdir):
