@@ -80,6 +80,9 @@ def test_without_times_only_leads_whose_ids_the_champion_never_learnt_from_are_c
     ids = pd.Series(["L1", "L2", "L3"])
     learnt = lead_id_hashes(pd.Series(["L3", "L0"]))
     assert unseen_by_champion(3, None, None, ids, learnt).tolist() == [True, True, False]
-    # with times the newer leads are compared: the champion learnt from nothing as new
+    # with times too, a lead must be newer than the champion's newest and not one it learnt
+    # from: L3 is newer, but an export dated it anew
     newer = unseen_by_champion(3, times, "2025-03-01T00:00:00", ids, learnt)
-    assert newer.tolist() == [False, False, True]
+    assert newer.tolist() == [False, False, False]
+    other = unseen_by_champion(3, times, "2025-03-01T00:00:00", ids.replace("L3", "L4"), learnt)
+    assert other.tolist() == [False, False, True]
