@@ -106,11 +106,9 @@ def _held_to(table: pa.Table, schema: pa.Schema, path: Path, first_row: int) -> 
             columns.append(column.cast(field.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             row, value = _first_unreadable(column, field.type)
-            where = (
-                f"at row {first_row + row + 1} ({value!r})"
-                if row is not None
-                else (f"from row {first_row + 1} on")
-            )
+            where = f"from row {first_row + 1} on"
+            if row is not None:
+                where = f"at row {first_row + row + 1} ({value!r})"
             raise DataError(
                 f"{path}: column '{field.name}' holds {_described(column.type)} {where} but "
                 f"{_described(field.type)} before; score the file in larger chunks "

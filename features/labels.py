@@ -122,7 +122,8 @@ def parse_times(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
             f"or are placeholders far ahead ({_examples(raw, bad)}){_numbers_hint(raw[bad])}; "
             "fix them or give another --time column"
         )
-    unknown = parsed.isna() | future
+    times = parsed.mask(future)
+    unknown = times.isna()
     if unknown.all():
         raise DataError(
             f"{source}: time column '{column}' holds no date in any lead; fill it in or give "
@@ -141,7 +142,7 @@ def parse_times(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
             int(future.sum()),
             f"; {_examples(raw, bad)}" if bad.any() else "",
         )
-    known = parsed.mask(future).dropna()
+    known = times.dropna()
     if len(known) > 1 and known.nunique() == 1:
         log.warning(
             "%s: every lead has the same created-at time in '%s' (%s): the split by time "
@@ -150,7 +151,7 @@ def parse_times(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
             column,
             known.iloc[0].isoformat(),
         )
-    return parsed.mask(future)
+    return times
 
 
 def _examples(raw: pd.Series, bad: pd.Series) -> str:

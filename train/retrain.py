@@ -198,10 +198,12 @@ def _compare(
         )
     y = leads.y[rows][unseen]
     if not enough_leads(y):
-        which = " and ".join(
-            [f"newer than the champion's training data (through {trained_through})"] * by_time
-            + ["not among the leads it learnt from"] * by_ids
-        )
+        rules = []
+        if by_time:
+            rules.append(f"newer than the champion's training data (through {trained_through})")
+        if by_ids:
+            rules.append("not among the leads it learnt from")
+        which = " and ".join(rules)
         return None, (
             f"kept: only {len(y)} evaluation leads are {which}; retrain when more outcomes have "
             "come in"

@@ -87,7 +87,7 @@ def resolve_model(uri: str) -> ModelReference:
     except MlflowException as exc:
         if is_unreachable(exc):
             raise unreachable_error(exc) from exc
-        if alias_sep and _has_versions(client, name):
+        if alias_sep and has_versions(client, name):
             raise ModelLoadError(
                 f"model {uri}: '{name}' has versions but none is '{alias}' (a version without "
                 f"usable signal never becomes champion); train again, or choose a version with "
@@ -116,10 +116,14 @@ def load_reference(reference: ModelReference) -> LoadedModel:
     return LoadedModel(model, reference.location, reference.name, reference.version)
 
 
-def _has_versions(client: MlflowClient, name: str) -> bool:
+def has_versions(client: MlflowClient, name: str) -> bool:
+    """Whether the registry holds a version of the model `name` (False for a name it cannot
+    search for); RegistryUnreachableError when it did not answer."""
     try:
         return bool(client.search_model_versions(f"name = '{name}'", max_results=1))
-    except MlflowException:
+    except MlflowException as exc:
+        if is_unreachable(exc):
+            raise unreachable_error(exc) from exc
         return False
 
 

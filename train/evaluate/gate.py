@@ -54,14 +54,16 @@ def check_signal(
             f"its log loss, {model_log_loss:.4f}, is no better than saying the overall "
             f"conversion rate for every lead ({base_rate_log_loss:.4f})"
         )
-    won = -1 if outcomes is None else int(outcomes.sum())
-    lost = -1 if outcomes is None else len(outcomes) - won
-    too_few = bool(reasons) and 0 <= min(won, lost) < MIN_EVALUATED_PER_CLASS
-    if too_few:
-        reasons.append(
-            f"the {won + lost} leads it was evaluated on hold only {won} won and {lost} lost "
-            "ones, too few to show signal: train on an export with more closed leads"
-        )
+    too_few = False
+    if reasons and outcomes is not None:
+        won = int(outcomes.sum())
+        lost = len(outcomes) - won
+        too_few = min(won, lost) < MIN_EVALUATED_PER_CLASS
+        if too_few:
+            reasons.append(
+                f"the {len(outcomes)} leads it was evaluated on hold only {won} won and {lost} "
+                "lost ones, too few to show signal: train on an export with more closed leads"
+            )
     return SignalCheck(usable=not reasons, reasons=reasons, too_few_leads=too_few)
 
 

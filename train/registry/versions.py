@@ -10,12 +10,11 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from features.errors import LeadscoreError
 from serve.model.lead_model import LeadModel
-from serve.model.loading import CHAMPION, PREVIOUS, alias_version
+from serve.model.loading import CHAMPION, PREVIOUS, alias_version, has_versions
 from serve.model.pyfunc import (
     ARTIFACT_KEY,
     ENTRY_FILE,
@@ -76,7 +75,7 @@ def rollback(client: MlflowClient, name: str) -> tuple[str | None, str]:
     """Move `champion` back to `previous` (and `previous` to the version rolled back from, so a
     second rollback undoes the first); return (rolled back from, now champion)."""
     previous = alias_version(client, name, PREVIOUS)
-    if previous is None and not _registered(client, name):
+    if previous is None and not has_versions(client, name):
         raise RollbackError(f"no model named '{name}' at {tracking_uri()}: check --model-name")
     if previous is None:
         raise RollbackError(
@@ -88,16 +87,6 @@ def rollback(client: MlflowClient, name: str) -> tuple[str | None, str]:
     if champion is not None:
         client.set_registered_model_alias(name, PREVIOUS, champion)
     return champion, previous
-
-
-def _registered(client: MlflowClient, name: str) -> bool:
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return False
-        raise
-    return True
 
 
 def _pip_requirements() -> list[str]:
