@@ -150,18 +150,22 @@ def read_csv_error(exc: Exception, source: str) -> DataError:
 def check_parquet_schema(schema: pa.Schema, source: str) -> None:
     """Refuse repeated column names and nested columns (structs, lists, maps), which no lead
     field can hold: export them flattened."""
-    names = [name.strip() for name in schema.names]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise DataError(
-            f"{source}: the column name(s) {', '.join(repeated)} are repeated; name every "
-            "column once"
-        )
+    refuse_repeated_names([name.strip() for name in schema.names], source)
     nested = [field.name for field in schema if pa.types.is_nested(field.type)]
     if nested:
         raise DataError(
             f"{source}: column(s) {', '.join(nested)} hold nested values (structs, lists or "
             "maps); export each as plain columns of text or numbers"
+        )
+
+
+def refuse_repeated_names(names: list[str], source: str) -> None:
+    """Refuse column names that repeat once trimmed: no field can be read from two columns."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{source}: the column name(s) {', '.join(repeated)} are repeated; name every "
+            "column once"
         )
 
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
 
 from serve.store.tables import LEAD_ID_MAX_LENGTH
 from serve.store.times import as_naive_utc
@@ -133,6 +141,16 @@ class OutcomeIn(BaseModel):
             return as_naive_utc(moment)
         except OverflowError:
             raise ValueError("the time is outside the calendar once converted to UTC") from None
+
+    @model_validator(mode="after")
+    def _loss_reason_only_when_lost(self) -> OutcomeIn:
+        """A won deal with a loss reason is a mix-up in the CRM's mapping; stored, the lead
+        would carry a reason for a loss that never happened."""
+        if self.outcome == "won" and self.loss_reason and self.loss_reason.strip():
+            raise ValueError(
+                'a won outcome has no loss_reason: leave it out, or send outcome "lost"'
+            )
+        return self
 
 
 class OutcomesRequest(BaseModel):

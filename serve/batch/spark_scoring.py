@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import mlflow.pyfunc
 
 from features.errors import DataError, LeadscoreError, SettingError
-from features.reading import atomic_output
+from features.reading import atomic_output, refuse_repeated_names
 from serve.model.loading import load_lead_model
 from serve.model.pyfunc import input_types
 from serve.model.scorer import SCORE_COLUMNS
@@ -48,10 +48,11 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
             "table: join them onto the leads first, or use --engine pandas, which joins them"
         )
     with spark_session(master) as spark:
-        leads = spark.read.parquet(str(data))
+        leads = _named_as_read(spark.read.parquet(str(data)), str(data))
         types = input_types(loaded.model)
         read = [*loaded.model.encoder.feature_names, loaded.model.contract.value]
         fields = {n: types[n] for n in read if n is not None and n in leads.columns}
+        _warn_of_unreadable_numbers(leads, fields, loaded.model.encoder.na_values)
         results = _result_types(loaded.model.contract.value is not None)
         predict = mlflow.pyfunc.spark_udf(
             spark,
@@ -108,16 +109,75 @@ def _result_types(with_expected_value: bool) -> dict[str, str]:
     return types | ({"expected_value": "double"} if with_expected_value else {})
 
 
+def _named_as_read(leads: DataFrame, source: str) -> DataFrame:
+    """The leads with their column names trimmed, as every other path reads an export (a name
+    with a stray space would otherwise be a field the model never sees)."""
+    names = [name.strip() for name in leads.columns]
+    refuse_repeated_names(names, source)
+    return leads.toDF(*names)
+
+
+def _column(name: str) -> Column:
+    from pyspark.sql import functions
+
+    return functions.col(f"`{name.replace('`', '``')}`")
+
+
+def _text_numbers(leads: DataFrame, fields: dict[str, str]) -> list[str]:
+    """The numeric fields the export holds as text."""
+    from pyspark.sql.types import StringType
+
+    return [
+        name
+        for name, kind in fields.items()
+        if kind == "double" and isinstance(leads.schema[name].dataType, StringType)
+    ]
+
+
+def _warn_of_unreadable_numbers(
+    leads: DataFrame, fields: dict[str, str], na_values: Collection[str]
+) -> None:
+    """Numeric fields held as text are read as numbers; a value that is no number (nor a
+    missing-value spelling) is scored as missing, with the warning the in-process path gives.
+    Counting them takes a pass over those columns, only when there are any."""
+    from pyspark.sql import functions
+
+    text_numbers = _text_numbers(leads, fields)
+    if not text_numbers:
+        return
+    counts = leads.agg(
+        *(
+            functions.count_if(
+                _column(name).isNotNull()
+                & _column(name).try_cast("double").isNull()
+                & ~functions.trim(_column(name)).isin(list(na_values))
+            ).alias(name)
+            for name in text_numbers
+        )
+    ).first()
+    unreadable = {name: counts[name] for name in text_numbers if counts and counts[name]}
+    if unreadable:
+        log.warning(
+            "%d values could not be read and were scored as missing (fields: %s)",
+            sum(unreadable.values()),
+            ", ".join(sorted(unreadable)),
+        )
+
+
 def _struct_of(leads: DataFrame, fields: dict[str, str]) -> Column:
-    """The fields the model reads, typed as its signature says (MLflow refuses a long column for
-    a double field); text stays text, for the model to read or refuse as the API does."""
+    """The fields the model reads, typed as its signature says (MLflow refuses a long column, or
+    text, for a double field: text that is no number becomes missing); other text stays text,
+    for the model to read as the API does."""
     from pyspark.sql import functions
     from pyspark.sql.types import StringType
 
+    text_numbers = set(_text_numbers(leads, fields))
     columns = []
     for name, kind in fields.items():
-        column = functions.col(f"`{name.replace('`', '``')}`")
-        if not isinstance(leads.schema[name].dataType, StringType):
+        column = _column(name)
+        if name in text_numbers:
+            column = column.try_cast(kind).alias(name)
+        elif not isinstance(leads.schema[name].dataType, StringType):
             column = column.cast(kind).alias(name)
         columns.append(column)
     return functions.struct(*columns)

@@ -233,12 +233,20 @@ def test_re_sending_the_status_alone_keeps_the_deal_s_value(client, settings):
         {"outcomes": [{"lead_id": "N\u0000", "outcome": "won"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "lost", "closed_at": "0001-01-01T00:01+02:00"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "closed_at": "9999-12-31T23:59-01:00"}]},
+        {"outcomes": [{"lead_id": "N1", "outcome": "won", "loss_reason": "Price"}]},
     ],
 )
 def test_bad_outcomes_are_422(client, body):
     answer = client.post("/v1/outcomes", json=body, headers=AUTH)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"][:2] == ["body", "outcomes"]
+
+
+def test_a_won_outcome_without_a_loss_reason_is_stored(client):
+    """Only a loss reason with text is refused on a won deal: CRMs send the field empty."""
+    body = {"outcomes": [{"lead_id": "W1", "outcome": "won", "loss_reason": " "}]}
+    answer = client.post("/v1/outcomes", json=body, headers=AUTH)
+    assert answer.status_code == 200, answer.text
 
 
 def test_outcomes_sent_as_csv_are_415_saying_json(client):

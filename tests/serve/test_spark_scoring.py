@@ -43,6 +43,35 @@ def test_spark_and_in_process_scores_agree(use_trained_store, tmp_path):
     ]
 
 
+@pytest.mark.slow
+def test_spark_reads_an_odd_export_as_the_in_process_path_does(use_trained_store, tmp_path, caplog):
+    """A name with stray spaces and numbers held as text: Spark dropped the field silently and
+    failed on the text (MLflow refuses text for a double field)."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[spark]')")
+    from serve.batch.spark_scoring import SparkUnavailableError, score_with_spark
+
+    leads = generate_leads(200, seed=32).rename(columns={"web_visits": " web_visits "})
+    leads["email_opens"] = leads["email_opens"].astype(str)
+    leads.loc[7, "email_opens"] = "many"
+    source = tmp_path / "leads.parquet"
+    leads.to_parquet(source, index=False)
+    in_process, on_spark = tmp_path / "in_process.parquet", tmp_path / "spark.parquet"
+    score_file(source, in_process, CHAMPION)
+    caplog.clear()
+    try:
+        score_with_spark(source, on_spark, CHAMPION, master="local[2]")
+    except SparkUnavailableError as exc:
+        pytest.skip(f"Spark cannot start here: {exc}")
+    expected, scored = pd.read_parquet(in_process), pd.read_parquet(on_spark)
+    assert list(scored.columns) == list(expected.columns)
+    assert "web_visits" in scored.columns
+    both = expected.merge(scored, on="lead_id", suffixes=("", "_spark"), validate="1:1")
+    assert (both["probability"] - both["probability_spark"]).abs().max() <= 1e-9
+    assert "1 values could not be read and were scored as missing (fields: email_opens)" in (
+        caplog.text
+    )
+
+
 def test_spark_engine_refuses_csv(use_trained_store, tmp_path):
     source = tmp_path / "leads.csv"
     generate_leads(50, seed=1).to_csv(source, index=False)
