@@ -32,7 +32,7 @@ from train.report.html_report import report_paths, write_report
 from train.results import ReportFiles, RowCounts, TrainingResult, TrainingSummary
 from train.sources import TrainingData, read_training_data
 from train.split import Split, check_both_outcomes, lead_order, split_name, split_rows
-from train.tier_cutoffs import weekly_lead_volume
+from train.tier_cutoffs import warn_of_capacity_beyond_volume, weekly_lead_volume
 
 Progress = Callable[[str], None]
 FINGERPRINT_TAG = "leadscore.data_fingerprint"
@@ -215,6 +215,7 @@ def _tier_rule(options: TrainingOptions, data: TrainingData, contract: LeadContr
             "arrive a week; without one, give --tier-cutoffs A,B,C instead"
         )
     volume = weekly_lead_volume(parse_times(data.frame, contract.time, data.source))
+    warn_of_capacity_beyond_volume(options.capacity, volume)
     return TierRule(capacity=options.capacity, weekly_volume=volume)
 
 

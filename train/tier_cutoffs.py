@@ -51,10 +51,8 @@ def weekly_lead_volume(created_at: pd.Series) -> float:
     return float(len(times) / max(days / DAYS_PER_WEEK, 1.0))
 
 
-def tiers_from_capacity(scores: np.ndarray, capacity: int, weekly_volume: float) -> Tiers:
-    """A holds as many leads as sales can work in a week; B and C the default shares after it."""
-    if capacity <= 0:
-        raise SettingError(f"--capacity {capacity}: give the leads sales can work per week (> 0)")
+def warn_of_capacity_beyond_volume(capacity: int, weekly_volume: float) -> None:
+    """Said once per training, where the capacity is read (both fits set tiers from it)."""
     if capacity >= weekly_volume:
         log.warning(
             "--capacity %d is at least the %.0f new leads a week: every lead is tier A, so the "
@@ -62,5 +60,11 @@ def tiers_from_capacity(scores: np.ndarray, capacity: int, weekly_volume: float)
             capacity,
             weekly_volume,
         )
+
+
+def tiers_from_capacity(scores: np.ndarray, capacity: int, weekly_volume: float) -> Tiers:
+    """A holds as many leads as sales can work in a week; B and C the default shares after it."""
+    if capacity <= 0:
+        raise SettingError(f"--capacity {capacity}: give the leads sales can work per week (> 0)")
     share_a = min(capacity / weekly_volume, 1.0)
     return tiers_from_shares(scores, (share_a, *DEFAULT_TIER_SHARES[1:]))

@@ -150,7 +150,7 @@ def test_capacity_zero_is_refused_and_above_the_volume_warns(small_demo, tmp_pat
     assert MlflowClient(tracking_uri(), tracking_uri()).search_registered_models() == []
     everyone = leadscore("train", data, "--config", contract, "--capacity", 10**6, cwd=tmp_path)
     assert everyone.returncode == 0, everyone.stderr
-    assert "every lead is tier A" in everyone.stderr
+    assert everyone.stderr.count("every lead is tier A") == 1  # not once per fit
 
 
 def wait_for_lock(model_name: str, timeout: float = 300) -> None:
