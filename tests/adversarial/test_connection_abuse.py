@@ -40,6 +40,23 @@ def answer_and_close(sock: socket.socket) -> bytes:
     return received
 
 
+def one_answer(sock: socket.socket) -> bytes:
+    """One whole answer on a kept-alive connection: its head, then as many bytes of body as its
+    content-length says (the body may come in a later read than the head)."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, body = received.split(b"\r\n\r\n", 1)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def test_a_huge_header_is_refused_once_past_the_limit(server):
     sock = connect(server.base)
     sent = 0
@@ -72,7 +89,7 @@ def test_a_whole_head_over_the_limit_in_one_read_is_refused(server, requests):
     try:
         if requests == 2:
             sock.sendall(small)
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            assert one_answer(sock).startswith(b"HTTP/1.1 200")
         sock.sendall(large + b"\r\n\r\n")
         answer = answer_and_close(sock)
     finally:
