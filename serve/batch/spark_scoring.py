@@ -9,8 +9,9 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,12 @@ import mlflow.pyfunc
 
 from features.errors import DataError, LeadscoreError, SettingError
 from features.reading import atomic_output, refuse_repeated_names
+from serve.batch.file_scoring import check_fields
+from serve.model.deal_value import warn_of_unusable_deal_values
+from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
 from serve.model.pyfunc import input_types
-from serve.model.scorer import SCORE_COLUMNS
+from serve.model.scorer import SCORE_COLUMNS, warn_of_unreadable_values
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -48,11 +52,16 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
             "table: join them onto the leads first, or use --engine pandas, which joins them"
         )
     with spark_session(master) as spark:
+        from pyspark.sql import functions
+
         leads = _named_as_read(spark.read.parquet(str(data)), str(data))
+        if leads.isEmpty():
+            raise DataError(f"{data} has a header but no rows: export at least one lead")
+        check_fields(loaded.model, leads.columns, [], str(data))
         types = input_types(loaded.model)
         read = [*loaded.model.encoder.feature_names, loaded.model.contract.value]
         fields = {n: types[n] for n in read if n is not None and n in leads.columns}
-        _warn_of_unreadable_numbers(leads, fields, loaded.model.encoder.na_values)
+        read_fields = _read_fields(leads, fields, loaded.model)
         results = _result_types(loaded.model.contract.value is not None)
         predict = mlflow.pyfunc.spark_udf(
             spark,
@@ -62,7 +71,7 @@ def score_with_spark(data: Path, out: Path, model_uri: str, master: str = "local
         )
         scored = (
             leads.drop(*SCORE_COLUMNS)
-            .withColumn(_RESULT, predict(_struct_of(leads, fields)))
+            .withColumn(_RESULT, predict(functions.struct(*read_fields)))
             .select("*", *(f"{_RESULT}.{name}" for name in results))
             .drop(_RESULT)
         )
@@ -123,64 +132,71 @@ def _column(name: str) -> Column:
     return functions.col(f"`{name.replace('`', '``')}`")
 
 
-def _text_numbers(leads: DataFrame, fields: dict[str, str]) -> list[str]:
-    """The numeric fields the export holds as text."""
+@dataclass(frozen=True)
+class _ReadNumber:
+    """A numeric field as the model gets it (`value`) and which leads' values were present but
+    unusable (`unusable`), as the in-process path reads them: text that is no number (nor a
+    missing-value spelling), an infinity, and for the deal value a negative number."""
+
+    value: Column
+    unusable: Column
+
+
+def _read_number(
+    leads: DataFrame, name: str, is_deal_value: bool, na_values: list[str]
+) -> _ReadNumber:
+    from pyspark.sql import functions
     from pyspark.sql.types import StringType
 
-    return [
-        name
-        for name, kind in fields.items()
-        if kind == "double" and isinstance(leads.schema[name].dataType, StringType)
-    ]
+    raw = _column(name)
+    unreadable_text = functions.lit(False)
+    if isinstance(leads.schema[name].dataType, StringType):
+        number = raw.try_cast("double")
+        written = functions.trim(raw)
+        missing = (written == "") | written.isin(na_values)
+        unreadable_text = raw.isNotNull() & ~missing & number.isNull()
+    else:
+        number = raw.cast("double")
+    bad = number.isin(float("inf"), float("-inf"))
+    if is_deal_value:
+        bad = bad | (number < 0)
+    bad = functions.coalesce(bad, functions.lit(False))
+    value = functions.when(bad, functions.lit(None)).otherwise(number).alias(name)
+    return _ReadNumber(value, unreadable_text | bad)
 
 
-def _warn_of_unreadable_numbers(
-    leads: DataFrame, fields: dict[str, str], na_values: Collection[str]
-) -> None:
-    """Numeric fields held as text are read as numbers; a value that is no number (nor a
-    missing-value spelling) is scored as missing, with the warning the in-process path gives.
-    Counting them takes a pass over those columns, only when there are any."""
-    from pyspark.sql import functions
-
-    text_numbers = _text_numbers(leads, fields)
-    if not text_numbers:
-        return
-    counts = leads.agg(
-        *(
-            functions.count_if(
-                _column(name).isNotNull()
-                & _column(name).try_cast("double").isNull()
-                & ~functions.trim(_column(name)).isin(list(na_values))
-            ).alias(name)
-            for name in text_numbers
-        )
-    ).first()
-    unreadable = {name: counts[name] for name in text_numbers if counts and counts[name]}
-    if unreadable:
-        log.warning(
-            "%d values could not be read and were scored as missing (fields: %s)",
-            sum(unreadable.values()),
-            ", ".join(sorted(unreadable)),
-        )
-
-
-def _struct_of(leads: DataFrame, fields: dict[str, str]) -> Column:
+def _read_fields(leads: DataFrame, fields: dict[str, str], model: LeadModel) -> list[Column]:
     """The fields the model reads, typed as its signature says (MLflow refuses a long column, or
-    text, for a double field: text that is no number becomes missing); other text stays text,
-    for the model to read as the API does."""
+    text, for a double field; the model refuses an infinity); text stays text, for the model to
+    read as the API does. Unusable numbers become missing (a deal value: the default), counted
+    in the in-process path's warnings; counting takes one pass over the numeric columns."""
     from pyspark.sql import functions
     from pyspark.sql.types import StringType
 
-    text_numbers = set(_text_numbers(leads, fields))
-    columns = []
+    na_values = sorted(model.encoder.na_values)
+    columns, unusable = [], {}
     for name, kind in fields.items():
-        column = _column(name)
-        if name in text_numbers:
-            column = column.try_cast(kind).alias(name)
-        elif not isinstance(leads.schema[name].dataType, StringType):
-            column = column.cast(kind).alias(name)
-        columns.append(column)
-    return functions.struct(*columns)
+        if kind == "double":
+            read = _read_number(leads, name, name == model.contract.value, na_values)
+            columns.append(read.value)
+            unusable[name] = functions.count_if(read.unusable).alias(name)
+        elif isinstance(leads.schema[name].dataType, StringType):
+            columns.append(_column(name))
+        else:
+            columns.append(_column(name).cast(kind).alias(name))
+    if unusable:
+        counts = leads.agg(*unusable.values()).first()
+        _warn_of_unusable({name: int(counts[name]) for name in unusable} if counts else {}, model)
+    return columns
+
+
+def _warn_of_unusable(counts: dict[str, int], model: LeadModel) -> None:
+    deal_value = counts.pop(model.contract.value, 0) if model.contract.value else 0
+    unreadable = {name: n for name, n in counts.items() if n}
+    if unreadable:
+        warn_of_unreadable_values(sum(unreadable.values()), unreadable)
+    if deal_value and model.contract.value:
+        warn_of_unusable_deal_values(deal_value, model.contract.value)
 
 
 def _check_parquet(path: Path, role: str) -> None:

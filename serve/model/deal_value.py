@@ -47,12 +47,16 @@ def deal_values(
     if problems and refuse:
         raise InvalidLeadsError(problems)
     if problems:
-        log.warning(
-            "%d values of %s are not numbers of 0 or more; those leads got the default deal value",
-            len(problems),
-            field,
-        )
+        warn_of_unusable_deal_values(len(problems), field)
     return values
+
+
+def warn_of_unusable_deal_values(count: int, field: str) -> None:
+    log.warning(
+        "%d values of %s are not numbers of 0 or more; those leads got the default deal value",
+        count,
+        field,
+    )
 
 
 def _read_numbers(

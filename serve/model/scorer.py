@@ -11,7 +11,7 @@ batch scoring of exports does, as training did.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -106,13 +106,16 @@ def _encode_frame(model: LeadModel, frame: pd.DataFrame, unreadable: Unreadable)
     if problems and unreadable == "refuse":
         raise InvalidLeadsError(problems)
     if problems:
-        fields = sorted({problem.field for _, problem in problems})
-        log.warning(
-            "%d values could not be read and were scored as missing (fields: %s)",
-            len(problems),
-            ", ".join(fields),
-        )
+        warn_of_unreadable_values(len(problems), {problem.field for _, problem in problems})
     return matrix
+
+
+def warn_of_unreadable_values(count: int, fields: Collection[str]) -> None:
+    log.warning(
+        "%d values could not be read and were scored as missing (fields: %s)",
+        count,
+        ", ".join(sorted(fields)),
+    )
 
 
 def _column(frame: pd.DataFrame, name: str | None) -> list[Any]:
