@@ -87,12 +87,36 @@ def _csv_chunks(path: Path, chunk_rows: int, text_columns: Collection[str]) -> I
             handle, chunksize=chunk_rows, dtype=text, **csv_options(dialect)
         ) as frames:
             for index, frame in enumerate(frames):
-                frame = check_csv_frame(frame, str(path))
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                table = table.replace_schema_metadata(None)
-                schema = schema or table.schema
+                table = _arrow_table(check_csv_frame(frame, str(path)))
+                schema = schema or _empty_columns_as_text(table).schema
                 table = _held_to(table, schema, path, index * chunk_rows)
                 yield Chunk(table, handle.tell() / size)
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A chunk as an Arrow table. A whole number beyond 64 bits (pandas keeps it as a Python
+    int, which Arrow cannot hold) is read as a float, as training and the API read it."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (OverflowError, pa.ArrowInvalid):
+        wide = [name for name in frame.columns if frame[name].dtype == object]
+        frame = frame.assign(
+            **{name: frame[name].map(lambda v: float(v) if type(v) is int else v) for name in wide}
+        )
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table.replace_schema_metadata(None)
+
+
+def _empty_columns_as_text(table: pa.Table) -> pa.Table:
+    """The first chunk, with its empty columns typed as text: an empty column says nothing of
+    what later chunks hold (a loss reason, empty for open leads), and text can hold anything."""
+    return pa.Table.from_arrays(
+        [
+            column.cast(pa.string()) if column.null_count == len(column) else column
+            for column in table.columns
+        ],
+        names=table.column_names,
+    )
 
 
 def _held_to(table: pa.Table, schema: pa.Schema, path: Path, first_row: int) -> pa.Table:

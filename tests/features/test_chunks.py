@@ -60,6 +60,29 @@ def test_a_column_that_turns_to_text_later_is_named(tmp_path):
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_column_empty_in_the_first_chunk_may_hold_anything_later(tmp_path):
+    """An empty first chunk fixed the column as numbers, and the text after it was refused as
+    'numbers before' (a loss reason, empty for open leads, filled far down the file)."""
+    source = tmp_path / "leads.csv"
+    frame = pd.DataFrame(
+        {"lead_id": ["a", "b", "c", "d"], "loss_reason": [None, None, "Price", None]}
+    )
+    frame["visits"] = [None, None, 3, 4]
+    frame.to_csv(source, index=False)
+    rewrite(source, tmp_path / "out.csv", chunk_rows=2)
+    written = pd.read_csv(tmp_path / "out.csv")
+    assert written["loss_reason"].tolist()[2] == "Price"
+    assert written["visits"].tolist()[2:] == [3, 4]
+
+
+def test_whole_numbers_beyond_64_bits_are_read_as_numbers(tmp_path):
+    """Arrow holds no integer beyond 64 bits: pandas' Python ints made reading fail (exit 1)."""
+    source = tmp_path / "leads.csv"
+    source.write_text("lead_id,visits\nX1,99999999999999999999999\nX2,-9223372036854775809\n")
+    (chunk,) = read_chunks(source)
+    assert chunk.table.column("visits").to_pylist() == [1e23, -9223372036854775809.0]
+
+
 def test_header_without_rows_is_refused(tmp_path):
     source = tmp_path / "leads.csv"
     source.write_text("lead_id,industry\n")

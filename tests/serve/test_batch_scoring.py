@@ -50,6 +50,20 @@ def test_chunked_scoring_equals_one_shot_scoring(use_trained_store, new_leads_fi
     assert scored["tier"].tolist() == expected["tier"].tolist()
 
 
+def test_fields_empty_in_the_first_chunk_score_as_in_one_piece(use_trained_store, tmp_path):
+    """A model field empty for the whole first chunk and filled later scores as it does when
+    the file is scored in one piece (the first chunk's empty column used to fix its type)."""
+    leads = generate_leads(1200, seed=22)
+    leads.loc[:599, ["industry", "web_visits", "loss_reason"]] = None
+    source = tmp_path / "new.csv"
+    write_table(leads, source)
+    chunked, whole = tmp_path / "chunked.csv", tmp_path / "whole.csv"
+    assert score_file(source, chunked, CHAMPION, chunk_rows=600) == len(leads)
+    score_file(source, whole, CHAMPION, chunk_rows=100_000)
+    scored, expected = pd.read_csv(chunked), pd.read_csv(whole)
+    np.testing.assert_allclose(scored["probability"], expected["probability"], rtol=0, atol=0)
+
+
 def test_the_model_never_sees_more_than_one_chunk(use_trained_store, new_leads_file, monkeypatch):
     source, leads = new_leads_file(".parquet", rows=5000)
     seen_rows = []
