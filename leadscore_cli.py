@@ -17,8 +17,17 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
-from features.chunks import DEFAULT_CHUNK_ROWS
+from features.chunks import DEFAULT_CHUNK_ROWS, MAX_CHUNK_ROWS
 from features.errors import LeadscoreError, SettingError
+from serve.store.bounds import (
+    DEFAULT_STALL_FACTOR,
+    DEFAULT_STALLED_LIMIT,
+    DEFAULT_WINDOW_DAYS,
+    MAX_STALL_FACTOR,
+    MAX_STALLED_DAYS,
+    MAX_STALLED_LIMIT,
+    MAX_WINDOW_DAYS,
+)
 from train.job_options import JobOptions
 
 if TYPE_CHECKING:
@@ -281,7 +290,7 @@ def score(
         Engine, typer.Option(help="pandas: in this process, chunk by chunk; spark: on Spark")
     ] = Engine.pandas,
     chunk_rows: Annotated[
-        int, typer.Option(min=1, help="leads per chunk (pandas engine)")
+        int, typer.Option(min=1, max=MAX_CHUNK_ROWS, help="leads per chunk (pandas engine)")
     ] = DEFAULT_CHUNK_ROWS,
     spark_master: Annotated[str, typer.Option(help="Spark master URL (spark engine)")] = (
         "local[*]"
@@ -371,7 +380,9 @@ ServingModelUri = Annotated[str, typer.Option("--model", help="model URI")]
 
 @app.command()
 def performance(
-    since: Annotated[float, typer.Option(min=0.001, help="window: the last N days")] = 90,
+    since: Annotated[
+        float, typer.Option(min=0.001, max=MAX_WINDOW_DAYS, help="window: the last N days")
+    ] = DEFAULT_WINDOW_DAYS,
     model: ServingModelUri = "models:/leadscore@champion",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON, as the API answers")] = False,
     fail_on_drift: Annotated[
@@ -405,12 +416,21 @@ def stalled(
         Path | None, typer.Option("--out", "-o", help="write them as CSV for marketing")
     ] = None,
     factor: Annotated[
-        float, typer.Option(min=0.001, help="stalled after N times the typical days to close")
-    ] = 2.0,
+        float,
+        typer.Option(
+            min=0.001, max=MAX_STALL_FACTOR, help="stalled after N times the typical days to close"
+        ),
+    ] = DEFAULT_STALL_FACTOR,
     after_days: Annotated[
-        float | None, typer.Option(min=0.0, help="stalled after N days (instead of --factor)")
+        float | None,
+        typer.Option(
+            min=0.0, max=MAX_STALLED_DAYS, help="stalled after N days (instead of --factor)"
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="at most N leads, most promising first")] = 500,
+    limit: Annotated[
+        int,
+        typer.Option(min=1, max=MAX_STALLED_LIMIT, help="at most N leads, most promising first"),
+    ] = DEFAULT_STALLED_LIMIT,
     model: ServingModelUri = "models:/leadscore@champion",
 ) -> None:
     """Scored leads with no outcome for too long: back to marketing to nurture, most promising

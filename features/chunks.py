@@ -29,6 +29,7 @@ from features.reading import (
 )
 
 DEFAULT_CHUNK_ROWS = 100_000
+MAX_CHUNK_ROWS = 100_000_000  # beyond what any one process could hold
 _CSV_ERRORS = (pd.errors.ParserError, UnicodeDecodeError)
 _READ_ERRORS = (pa.ArrowException, OSError, ValueError)
 

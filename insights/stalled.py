@@ -17,11 +17,10 @@ import sqlalchemy as sa
 
 from serve.model.lead_model import LeadModel
 from serve.model.scorer import score_leads
+from serve.store.bounds import DEFAULT_STALL_FACTOR, DEFAULT_STALLED_LIMIT
 from serve.store.open_leads import days_to_close, open_leads_scored_before
 from serve.store.times import utc_now
 
-DEFAULT_STALL_FACTOR = 2.0
-DEFAULT_STALLED_LIMIT = 500
 MIN_CLOSED_FOR_TYPICAL = 20
 # Leads that close within hours would make every open lead "stalled" after minutes.
 MIN_STALLED_DAYS = 1.0

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge
 
 from serve.model.loading import LoadedModel
-from serve.store.performance import DEFAULT_WINDOW_DAYS, LivePerformance, live_performance
+from serve.store.bounds import DEFAULT_WINDOW_DAYS
+from serve.store.performance import LivePerformance, live_performance
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from serve.model.drift import PSI_WARNING, drift_report
 from serve.model.lead_model import LeadModel
 from serve.model.metrics import CALIBRATION_BINS, Interval, wilson_interval
 from serve.model.tiers import TIER_NAMES
+from serve.store.bounds import DEFAULT_WINDOW_DAYS
 from serve.store.tables import current_outcomes, score_log, scored_leads
 from serve.store.times import utc_now
 
-DEFAULT_WINDOW_DAYS = 90
 MIN_CLOSED_LEADS = 50
 MIN_CLOSED_PER_CLASS = 5
 DRIFT_SAMPLE = 20_000

@@ -172,3 +172,21 @@ def test_stalled_leads_go_to_a_csv_file_only(tmp_path):
     result = run("stalled", "-o", tmp_path / "stalled.parquet")
     assert_refused(result, "stalled leads are written as CSV")
     assert not (tmp_path / "stalled.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["performance", "--since", "inf"],
+        ["performance", "--since", "1e308"],
+        ["stalled", "--limit", "100000000000000000000"],
+        ["stalled", "--after-days", "1e308"],
+        ["score", "leads.parquet", "-o", "out.parquet", "--chunk-rows", "100000000000000000000"],
+    ],
+)
+def test_numbers_beyond_the_apis_bounds_are_refused_as_options(args, tmp_path):
+    """They overflowed deep inside (exit 1, a traceback); the API holds them to bounds."""
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "less than or equal to" in result.output
+    assert "Traceback" not in result.output

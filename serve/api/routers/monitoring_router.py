@@ -8,16 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from insights.stalled import (
-    DEFAULT_STALL_FACTOR,
-    DEFAULT_STALLED_LIMIT,
-    StalledLeads,
-    stalled_leads,
-)
+from insights.stalled import StalledLeads, stalled_leads
 from serve.api.dependencies import ServingModel, Store
 from serve.api.leads_input import CSV_TYPE, is_csv
 from serve.api.routers import UNAUTHORIZED
-from serve.store.performance import DEFAULT_WINDOW_DAYS, LivePerformance, live_performance
+from serve.store.bounds import (
+    DEFAULT_STALL_FACTOR,
+    DEFAULT_STALLED_LIMIT,
+    DEFAULT_WINDOW_DAYS,
+    MAX_STALL_FACTOR,
+    MAX_STALLED_DAYS,
+    MAX_STALLED_LIMIT,
+    MAX_WINDOW_DAYS,
+)
+from serve.store.performance import LivePerformance, live_performance
 
 router = APIRouter(tags=["monitoring"])
 
@@ -26,9 +30,9 @@ router = APIRouter(tags=["monitoring"])
 def performance(
     loaded: ServingModel,
     store: Store,
-    days: Annotated[float, Query(gt=0, le=3650, description="window: the last N days")] = (
-        DEFAULT_WINDOW_DAYS
-    ),
+    days: Annotated[
+        float, Query(gt=0, le=MAX_WINDOW_DAYS, description="window: the last N days")
+    ] = (DEFAULT_WINDOW_DAYS),
 ) -> LivePerformance:
     """Realised conversion per tier and segment against the predicted, ROC AUC and log loss on
     closed leads, calibration, drift against the training profile and revenue, for the leads
@@ -48,13 +52,19 @@ def stalled(
     store: Store,
     factor: Annotated[
         float,
-        Query(gt=0, le=1000, description="stalled after this many times the typical time to close"),
+        Query(
+            gt=0,
+            le=MAX_STALL_FACTOR,
+            description="stalled after this many times the typical time to close",
+        ),
     ] = DEFAULT_STALL_FACTOR,
     after_days: Annotated[
         float | None,
-        Query(gt=0, le=36500, description="stalled after this many days (overrides factor)"),
+        Query(
+            gt=0, le=MAX_STALLED_DAYS, description="stalled after this many days (overrides factor)"
+        ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = DEFAULT_STALLED_LIMIT,
+    limit: Annotated[int, Query(ge=1, le=MAX_STALLED_LIMIT)] = DEFAULT_STALLED_LIMIT,
 ) -> StalledLeads | Response:
     """Scored leads with no outcome for longer than the typical time to close allows, rescored
     by the serving model, most promising first; `Accept: text/csv` for a CSV import."""
