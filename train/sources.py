@@ -162,9 +162,10 @@ def store_as_export(snapshots: Snapshots, contract: LeadContract) -> pd.DataFram
 
     Where a field the CRM sent with the lead has the name of a column the outcome sets, the
     outcome posted back wins: its won/lost label, its deal value when one was reported (else
-    the value sent at score time), its loss reason when one was given. The created-at time the
-    CRM sent wins over the time the lead was first scored, which stands in where none was sent.
-    Contract columns the server never logged (PII, which it strips) are simply missing."""
+    the value sent at score time), its loss reason when one was given (never on a won lead).
+    The created-at time the CRM sent wins over the time the lead was first scored, which stands
+    in where none was sent. Contract columns the server never logged (PII, which it strips) are
+    simply missing."""
     frame = snapshots.fields.copy()
     outcome = snapshots.outcomes
     won, lost = contract.positive[0], contract.negative[0] if contract.negative else "lost"
@@ -178,6 +179,8 @@ def store_as_export(snapshots: Snapshots, contract: LeadContract) -> pd.DataFram
             continue
         sent = frame[column] if column in frame.columns else None
         frame[column] = values if sent is None else values.astype(object).combine_first(sent)
+    if contract.loss_reason:  # a reason sent at score time is no reason for a deal since won
+        frame.loc[(outcome["outcome"] == "won").to_numpy(), contract.loss_reason] = None
     if contract.id:
         frame[contract.id] = snapshots.scores["lead_id"]
     if contract.time:

@@ -19,12 +19,11 @@ from pydantic import (
     model_validator,
 )
 
+from serve.model.deal_value import MAX_DEAL_VALUE
 from serve.store.tables import LEAD_ID_MAX_LENGTH
 from serve.store.times import as_naive_utc
 
 INT64 = 2**63
-# A deal value above a trillion is a typo or a test value; refused, revenue sums stay finite.
-MAX_DEAL_VALUE = 1e12
 
 
 def _digits_beyond_64_bits(value: Any) -> Any:
@@ -32,6 +31,23 @@ def _digits_beyond_64_bits(value: Any) -> Any:
     it, and the score log's JSON holds no larger integer."""
     if type(value) is int and not -INT64 <= value < INT64:
         return str(value)
+    return value
+
+
+def _no_boolean(value: Any) -> Any:
+    """JSON's true is no deal value (Python would take it for 1)."""
+    if type(value) is bool:
+        raise ValueError("true or false is not a deal value: send a number, or leave it out")
+    return value
+
+
+def _no_number(value: Any) -> Any:
+    """A number is no closing time (it would be read as seconds since 1970), as a number is no
+    created-at in /v1/score."""
+    if type(value) in (int, float):
+        raise ValueError(
+            "a number is not a date: send ISO 8601 text, e.g. 2026-03-02T10:00:00Z, or leave it out"
+        )
     return value
 
 
@@ -117,10 +133,16 @@ class OutcomeIn(BaseModel):
     lead_id: str = Field(min_length=1, max_length=LEAD_ID_MAX_LENGTH)
     outcome: Literal["won", "lost"]
     loss_reason: str | None = Field(None, max_length=2000)
-    value: float | None = Field(
-        None, ge=0, le=MAX_DEAL_VALUE, description="deal value (0 to a trillion)"
-    )
-    closed_at: datetime | None = Field(None, description="ISO 8601; without a zone, UTC")
+    value: Annotated[
+        float | None,
+        Field(ge=0, le=MAX_DEAL_VALUE, description="deal value (0 to a trillion)"),
+        BeforeValidator(_no_boolean),
+    ] = None
+    closed_at: Annotated[
+        datetime | None,
+        Field(description="ISO 8601; without a zone, UTC"),
+        BeforeValidator(_no_number),
+    ] = None
 
     @field_validator("lead_id", "loss_reason")
     @classmethod
@@ -145,16 +167,19 @@ class OutcomeIn(BaseModel):
     @model_validator(mode="after")
     def _loss_reason_only_when_lost(self) -> OutcomeIn:
         """A won deal with a loss reason is a mix-up in the CRM's mapping; stored, the lead
-        would carry a reason for a loss that never happened."""
+        would carry a reason for a loss that never happened. A blank one is no reason."""
         if self.outcome == "won" and self.loss_reason and self.loss_reason.strip():
             raise ValueError(
                 'a won outcome has no loss_reason: leave it out, or send outcome "lost"'
             )
+        if self.outcome == "won":
+            self.loss_reason = None
         return self
 
 
 class OutcomesRequest(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -169,7 +194,7 @@ class OutcomesRequest(BaseModel):
                     ]
                 }
             ]
-        }
+        },
     )
 
     outcomes: list[OutcomeIn] = Field(min_length=1)

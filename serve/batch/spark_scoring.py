@@ -20,7 +20,7 @@ import mlflow.pyfunc
 from features.errors import DataError, LeadscoreError, SettingError
 from features.reading import atomic_output, refuse_repeated_names
 from serve.batch.file_scoring import check_fields
-from serve.model.deal_value import warn_of_unusable_deal_values
+from serve.model.deal_value import MAX_DEAL_VALUE, warn_of_unusable_deal_values
 from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
 from serve.model.pyfunc import input_types
@@ -159,7 +159,7 @@ def _read_number(
         number = raw.cast("double")
     bad = number.isin(float("inf"), float("-inf"))
     if is_deal_value:
-        bad = bad | (number < 0)
+        bad = bad | (number < 0) | (number > MAX_DEAL_VALUE)
     bad = functions.coalesce(bad, functions.lit(False))
     value = functions.when(bad, functions.lit(None)).otherwise(number).alias(name)
     return _ReadNumber(value, unreadable_text | bad)

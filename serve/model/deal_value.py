@@ -22,7 +22,9 @@ from serve.model.lead_model import LeadModel
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY = "default_deal_value"
-_NOT_NEGATIVE = "a number of 0 or more"
+# A deal value above a trillion is a typo or a test value; unused, revenue sums stay finite.
+MAX_DEAL_VALUE = 1e12
+_USABLE = "a number from 0 to a trillion"
 
 
 def has_deal_value(model: LeadModel) -> bool:
@@ -34,7 +36,7 @@ def deal_values(
     model: LeadModel, given: Sequence[Any] | pd.Series, refuse: bool = True
 ) -> np.ndarray:
     """Each lead's deal value: the one it was given (None or NaN: not given), else the model's
-    default; NaN when neither exists. A given value that is not a number of 0 or more is
+    default; NaN when neither exists. A given value that is not a number from 0 to a trillion is
     reported per lead, like any other wrong field, or with `refuse=False` counts as not given.
     A column of numbers is read in one pass (a file of a million leads)."""
     field = model.contract.value or "deal value"
@@ -53,7 +55,8 @@ def deal_values(
 
 def warn_of_unusable_deal_values(count: int, field: str) -> None:
     log.warning(
-        "%d values of %s are not numbers of 0 or more; those leads got the default deal value",
+        "%d values of %s are not numbers from 0 to a trillion; those leads got the default "
+        "deal value",
         count,
         field,
     )
@@ -64,10 +67,10 @@ def _read_numbers(
 ) -> list[tuple[int, FieldValueError]]:
     numbers = given.to_numpy(dtype=float, na_value=math.nan)
     not_given = np.isnan(numbers) | np.isin(numbers, _numbers_among(na_values))
-    readable = np.isfinite(numbers) & (numbers >= 0)
+    readable = np.isfinite(numbers) & (numbers >= 0) & (numbers <= MAX_DEAL_VALUE)
     values[readable & ~not_given] = numbers[readable & ~not_given]
     wrong = np.flatnonzero(~readable & ~not_given)
-    return [(int(i), FieldValueError(field, given.iloc[i], _NOT_NEGATIVE)) for i in wrong]
+    return [(int(i), FieldValueError(field, given.iloc[i], _USABLE)) for i in wrong]
 
 
 def _read_values(
@@ -83,10 +86,10 @@ def _read_values(
         except ValueError:
             problems.append((i, FieldValueError(field, value, "a number")))
             continue
-        if math.isfinite(number) and number >= 0:
+        if math.isfinite(number) and 0 <= number <= MAX_DEAL_VALUE:
             values[i] = number
         else:
-            problems.append((i, FieldValueError(field, value, _NOT_NEGATIVE)))
+            problems.append((i, FieldValueError(field, value, _USABLE)))
     return problems
 
 

@@ -97,9 +97,12 @@ def test_expected_value_rank_and_sort(client, use_trained_store):
     values = [s["expected_value"] for s in by_value]
     assert values == sorted(values, reverse=True)
 
-    bad = client.post("/v1/score", json={"leads": [{**LEAD, "deal_value": "lots"}]}, headers=AUTH)
-    assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "leads", 0, "deal_value"]
+    for absurd in ("lots", 1e300):  # 1e300 made every revenue figure of the board infinite
+        bad = client.post(
+            "/v1/score", json={"leads": [{**LEAD, "deal_value": absurd}]}, headers=AUTH
+        )
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["body", "leads", 0, "deal_value"]
 
 
 def test_csv_in_csv_out_matches_json(client):
@@ -234,6 +237,8 @@ def test_re_sending_the_status_alone_keeps_the_deal_s_value(client, settings):
         {"outcomes": [{"lead_id": "N1", "outcome": "lost", "closed_at": "0001-01-01T00:01+02:00"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "closed_at": "9999-12-31T23:59-01:00"}]},
         {"outcomes": [{"lead_id": "N1", "outcome": "won", "loss_reason": "Price"}]},
+        {"outcomes": [{"lead_id": "N1", "outcome": "won", "closed_at": 20260201}]},  # not 1970
+        {"outcomes": [{"lead_id": "N1", "outcome": "won", "value": True}]},  # not a value of 1
     ],
 )
 def test_bad_outcomes_are_422(client, body):
@@ -242,11 +247,23 @@ def test_bad_outcomes_are_422(client, body):
     assert answer.json()["detail"][0]["loc"][:2] == ["body", "outcomes"]
 
 
-def test_a_won_outcome_without_a_loss_reason_is_stored(client):
-    """Only a loss reason with text is refused on a won deal: CRMs send the field empty."""
+def test_a_won_outcome_with_a_blank_loss_reason_is_stored_without_one(client, settings):
+    """Only a loss reason with text is refused on a won deal (CRMs send the field empty); the
+    blank one is not stored."""
     body = {"outcomes": [{"lead_id": "W1", "outcome": "won", "loss_reason": " "}]}
     answer = client.post("/v1/outcomes", json=body, headers=AUTH)
     assert answer.status_code == 200, answer.text
+    engine = sa.create_engine(settings.database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(outcomes.c.loss_reason)).scalars().all()
+    assert stored == [None]
+
+
+def test_outcomes_with_an_unknown_top_level_key_are_422(client):
+    body = {"outcomes": [{"lead_id": "N1", "outcome": "won"}], "outcome": [{"lead_id": "N2"}]}
+    answer = client.post("/v1/outcomes", json=body, headers=AUTH)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "outcome"]
 
 
 def test_outcomes_sent_as_csv_are_415_saying_json(client):

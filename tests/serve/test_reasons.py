@@ -87,7 +87,7 @@ def test_a_lead_s_own_deal_value_wins_over_the_default(model):
     np.testing.assert_array_equal(values, [1234.0, default, 99.5])
     with pytest.raises(InvalidLeadsError, match="deal_value"):
         deal_values(model, [None, "a lot"])
-    with pytest.raises(InvalidLeadsError, match="0 or more"):
+    with pytest.raises(InvalidLeadsError, match="from 0 to a trillion"):
         deal_values(model, [-5])
 
 
@@ -105,11 +105,11 @@ def test_a_column_of_deal_values_reads_as_its_values_one_by_one(model, as_number
     with pytest.raises(InvalidLeadsError) as refused:
         deal_values(model, wrong)
     assert [row for row, _ in refused.value.problems] == [1, 2]
-    assert "0 or more" in str(refused.value)
+    assert "from 0 to a trillion" in str(refused.value)
     with caplog.at_level(logging.WARNING, logger="serve.model.deal_value"):
         values = deal_values(model, wrong, refuse=False)
     np.testing.assert_array_equal(values, [5.0, default, default])
-    assert "2 values of deal_value are not numbers of 0 or more" in caplog.text
+    assert "2 values of deal_value are not numbers from 0 to a trillion" in caplog.text
 
 
 def test_deal_values_that_are_not_plain_numbers_are_named_in_a_warning(caplog):

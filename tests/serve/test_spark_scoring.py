@@ -77,7 +77,7 @@ def test_spark_reads_an_odd_export_as_the_in_process_path_does(use_trained_store
     assert "2 values could not be read and were scored as missing (fields: email_opens, " in (
         caplog.text
     )
-    assert "2 values of deal_value are not numbers of 0 or more" in caplog.text
+    assert "2 values of deal_value are not numbers from 0 to a trillion" in caplog.text
 
 
 @pytest.mark.slow

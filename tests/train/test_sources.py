@@ -83,10 +83,11 @@ def test_a_lead_field_named_like_an_outcome_column_yields_to_what_sales_reported
     rows = [
         # sales reported a value and a reason: they win over what the CRM sent when scoring
         {"lead_id": "A", "outcome": "lost", "value": 900.0, "loss_reason": "Price"},
-        # nothing reported: what was sent at score time stands
+        # nothing reported: what was sent at score time stands, but a won deal has no loss reason
         {"lead_id": "B", "outcome": "won"},
+        {"lead_id": "C", "outcome": "lost"},
     ]
-    times = [{"created_at": "2025-03-01 09:00:00"}, {}]  # A sent its created-at time, B did not
+    times = [{"created_at": "2025-03-01 09:00:00"}, {}, {}]  # only A sent its created-at time
     store = snapshots_of(
         [
             {
@@ -103,8 +104,9 @@ def test_a_lead_field_named_like_an_outcome_column_yields_to_what_sales_reported
 
     assert frame.columns.is_unique
     assert frame.loc["A", "deal_value"] == 900.0 and frame.loc["B", "deal_value"] == 100.0
-    assert frame.loc["A", "loss_reason"] == "Price" and frame.loc["B", "loss_reason"] == "sent"
-    assert frame["outcome"].tolist() == ["lost", "won"]
+    assert frame.loc["A", "loss_reason"] == "Price" and frame.loc["C", "loss_reason"] == "sent"
+    assert pd.isna(frame.loc["B", "loss_reason"])
+    assert frame["outcome"].tolist() == ["lost", "won", "lost"]
     assert frame.loc["A", "created_at"] == "2025-03-01 09:00:00"
     assert frame.loc["B", "created_at"] == "2026-05-01 10:00:00"
     assert frame["contact_name"].isna().all()  # PII the server stripped: simply missing
