@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import Iterable
 from concurrent.futures import Future
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from features.errors import InvalidLeadsError
-from features.values import parse_datetimes
 from serve.api.answers import csv_answer, json_answer
 from serve.api.dependencies import Scoring
 from serve.api.failures import RETRY_AFTER_SECONDS
@@ -36,6 +35,7 @@ router = APIRouter(tags=["scoring"])
 # Up to this many leads the work takes about a millisecond or less: done on the event loop.
 # Larger requests go to the thread pool so that they do not hold up small ones.
 INLINE_LEADS = 20
+_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
 
 _REQUEST_BODY = {
     "required": True,
@@ -184,29 +184,22 @@ def _refuse_long_lead_ids(lead_ids: list[str | None], id_field: str | None) -> N
 
 
 def _refuse_unreadable_times(records: list[dict], time_field: str | None) -> None:
-    """A 422 for created-at values that are not dates (checked before anything is written:
-    retraining from the store reads them as the leads' times). ISO 8601 text, what a CRM
-    sends, is checked value by value; anything else is read as training reads dates."""
+    """A 422 for created-at values that are not ISO 8601 calendar dates (checked before anything
+    is written: retraining from the store reads them as the leads' times). Anything else is
+    ambiguous once stored: 01/02/2024 would be read day first or month first depending on the
+    other leads, and 23:59 as today whenever the retrain runs."""
     if not time_field:
         return
-    others = {
-        index: value
-        for index, record in enumerate(records)
-        if (value := record.get(time_field)) is not None and not _is_iso_text(value)
-    }
-    if not others:
-        return
-    given = pd.Series(list(others.values()), index=list(others), dtype=object)
-    unreadable = given[parse_datetimes(given).isna()]
     _refuse_located(
         (
             index,
             time_field,
-            f"{value!r} is not a date: send ISO 8601 text, e.g. "
-            "2024-05-01T09:30:00Z, or leave it out",
+            f"{value!r} is not an ISO 8601 date: send e.g. 2024-05-01T09:30:00Z (or 2024-05-01), "
+            "or leave it out",
             "value_error",
         )
-        for index, value in unreadable.items()
+        for index, record in enumerate(records)
+        if (value := record.get(time_field)) is not None and not _is_blank_or_iso_date(value)
     )
 
 
@@ -221,11 +214,18 @@ def _refuse_located(problems: Iterable[tuple[Any, str | None, str, str]]) -> Non
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, located)
 
 
-def _is_iso_text(value: object) -> bool:
+def _is_blank_or_iso_date(value: object) -> bool:
+    """Blank text is a missing time; else a calendar date (YYYY-MM-DD), with or without a time
+    of day and a zone, as Python and pandas both read it (not ISO week dates, say)."""
     if not isinstance(value, str):
         return False
+    text = value.strip()
+    if not text:
+        return True
+    if not _CALENDAR_DATE.match(text):
+        return False
     try:
-        datetime.fromisoformat(value)
+        datetime.fromisoformat(text)
     except ValueError:
         return False
     return True
