@@ -38,7 +38,27 @@ def read_json_leads(body: bytes) -> list[dict[str, Any]]:
             raise RequestValidationError([_located_in_body(error) for error in errors]) from None
     if b"\\u0000" in body:  # the one way JSON spells the NUL character
         _refuse_nul_characters(leads)
-    return leads
+    return _names_trimmed(leads)
+
+
+def _names_trimmed(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leads with their field names trimmed, as a CSV body's header is: a name with a stray
+    space would be a field the model never sees, and the same lead sent as CSV would score
+    differently. The names are checked once per distinct name, so the usual body costs nothing."""
+    if all(name == name.strip() for name in set().union(*leads)):
+        return leads
+    trimmed = []
+    for index, lead in enumerate(leads):
+        record: dict[str, Any] = {}
+        for name, value in lead.items():
+            if name.strip() in record:
+                _refuse(
+                    f"lead {index} gives the field '{name.strip()}' twice once the spaces around "
+                    "its names are trimmed; send it once"
+                )
+            record[name.strip()] = value
+        trimmed.append(record)
+    return trimmed
 
 
 _SCALARS = (str, float, bool, type(None))

@@ -105,6 +105,16 @@ def test_expected_value_rank_and_sort(client, use_trained_store):
         assert bad.json()["detail"][0]["loc"] == ["body", "leads", 0, "deal_value"]
 
 
+def test_field_names_are_trimmed_in_json_as_in_a_csv_header(client):
+    """' web_visits ' was a field the model never saw in JSON, while a CSV header is trimmed."""
+    spaced = {(f" {name} " if name == "web_visits" else name): v for name, v in LEAD.items()}
+    [as_sent] = score(client, [spaced])["scores"]
+    [plain] = score(client, [LEAD])["scores"]
+    assert as_sent["probability"] == plain["probability"]
+    twice = client.post("/v1/score", json={"leads": [{**LEAD, " web_visits": 1}]}, headers=AUTH)
+    assert twice.status_code == 422 and "'web_visits' twice" in twice.text
+
+
 def test_csv_in_csv_out_matches_json(client):
     text = "lead_id,lead_source,budget_status,web_visits,demo_requested,contact_email\n"
     text += "C1,Referral,Approved,9,yes,a@b.example\nC2,Cold Outbound,,1,no,c@d.example\n"
