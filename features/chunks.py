@@ -21,6 +21,7 @@ from features.csv_dialect import SAMPLE_BYTES, sniff_csv
 from features.errors import DataError
 from features.reading import (
     atomic_output,
+    binary_as_text,
     check_csv_frame,
     check_input_file,
     check_parquet_schema,
@@ -74,7 +75,7 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     total, done = max(file.metadata.num_rows, 1), 0
     for batch in file.iter_batches(batch_size=chunk_rows):
         done += batch.num_rows
-        table = pa.Table.from_batches([batch])
+        table = binary_as_text(pa.Table.from_batches([batch]), str(path))
         yield Chunk(table.rename_columns([c.strip() for c in table.column_names]), done / total)
 
 

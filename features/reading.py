@@ -78,8 +78,11 @@ def read_table(
             frame = pd.read_csv(path, low_memory=False, dtype=text, **csv_options(dialect))
             frame = check_csv_frame(frame, source)
         else:
-            check_parquet_schema(pq.read_schema(path), source)
+            schema = pq.read_schema(path)
+            check_parquet_schema(schema, source)
             frame = pd.read_parquet(path)
+            for name in binary_columns(schema):
+                frame[name] = _decoded(frame[name], f"{source}: column '{name.strip()}'")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise read_csv_error(exc, source) from exc
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -157,6 +160,40 @@ def check_parquet_schema(schema: pa.Schema, source: str) -> None:
             f"{source}: column(s) {', '.join(nested)} hold nested values (structs, lists or "
             "maps); export each as plain columns of text or numbers"
         )
+
+
+def binary_columns(schema: pa.Schema) -> list[str]:
+    """Columns a Parquet writer stored as bytes rather than text: read as text (UTF-8), or each
+    value would be a category no lead was trained on (b'Retail' is not 'Retail')."""
+    return [
+        field.name
+        for field in schema
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type)
+    ]
+
+
+def binary_as_text(table: pa.Table, source: str) -> pa.Table:
+    """`table` with its binary columns as text (see `binary_columns`)."""
+    for name in binary_columns(table.schema):
+        index = table.schema.get_field_index(name)
+        try:
+            text = table.column(index).cast(pa.string())
+        except pa.ArrowInvalid as exc:
+            raise _not_utf8(f"{source}: column '{name.strip()}'") from exc
+        table = table.set_column(index, pa.field(name, pa.string()), text)
+    return table
+
+
+def _decoded(values: pd.Series, where: str) -> pd.Series:
+    try:
+        text = values.map(lambda v: v.decode("utf-8") if isinstance(v, bytes) else v)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(where) from exc
+    return text.astype("str").where(values.notna())
+
+
+def _not_utf8(where: str) -> DataError:
+    return DataError(f"{where} holds bytes that are not UTF-8 text; export it as text (UTF-8)")
 
 
 def refuse_repeated_names(names: list[str], source: str) -> None:

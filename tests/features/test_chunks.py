@@ -1,12 +1,14 @@
 """Reading and writing exports chunk by chunk: the chunk size never changes what is written."""
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from features.chunks import read_chunks, write_chunks
 from features.demo import generate_leads
 from features.errors import DataError
+from features.reading import read_table
 
 
 def rewrite(source, out, chunk_rows: int) -> list[int]:
@@ -104,3 +106,24 @@ def test_an_interrupted_write_leaves_the_older_output_untouched(tmp_path):
         write_chunks(interrupted(), out)
     assert out.read_text() == "yesterday's scores"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.parquet", "scored.parquet"]
+
+
+def test_text_stored_as_bytes_in_parquet_is_read_as_text(tmp_path):
+    """A writer that stores text as Parquet `binary` made every value an unseen category
+    (b'Retail' is not 'Retail'), without a word; bytes that are not UTF-8 are refused."""
+    frame = pd.DataFrame(
+        {"lead_id": ["a", "b", None], "industry": [b"Retail", None, b"Caf\xc3\xa9"]}
+    )
+    source = tmp_path / "leads.parquet"
+    frame.to_parquet(source, index=False)
+    assert pq.read_schema(source).field("industry").type == pa.binary()
+    expected = ["Retail", None, "Café"]
+    (chunk,) = read_chunks(source)
+    assert chunk.table.column("industry").to_pylist() == expected
+    read = read_table(source)
+    assert [None if pd.isna(v) else v for v in read["industry"]] == expected
+    frame.loc[0, "industry"] = b"\xff\xfe"
+    frame.to_parquet(source, index=False)
+    for reading in (lambda: list(read_chunks(source)), lambda: read_table(source)):
+        with pytest.raises(DataError, match="column 'industry' holds bytes that are not UTF-8"):
+            reading()
