@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import Any, NoReturn, cast
 
 import orjson
@@ -28,7 +29,11 @@ def is_json(content_type: str | None) -> bool:
 
 def read_json_leads(body: bytes) -> list[dict[str, Any]]:
     """A plain check for the common, valid body; pydantic for any other, so that a bad body
-    gets its field-level errors (both accept and produce exactly the same leads)."""
+    gets its field-level errors (both accept and produce exactly the same leads). A UTF-8
+    byte-order mark, which JSON allows a reader to ignore, is ignored; UTF-16 is named."""
+    body = body.removeprefix(codecs.BOM_UTF8)
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or body[:2].count(0) == 1:
+        _refuse("the JSON body is UTF-16: send it as UTF-8")
     leads = _plain_leads(body)
     if leads is None:
         try:

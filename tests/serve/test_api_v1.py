@@ -1,7 +1,9 @@
 """What the CRM gets beyond scores: keys, reasons, expected values, ranks, CSV, outcomes, limits."""
 
+import codecs
 import csv
 import io
+import json
 import logging
 
 import pytest
@@ -113,6 +115,18 @@ def test_field_names_are_trimmed_in_json_as_in_a_csv_header(client):
     assert as_sent["probability"] == plain["probability"]
     twice = client.post("/v1/score", json={"leads": [{**LEAD, " web_visits": 1}]}, headers=AUTH)
     assert twice.status_code == 422 and "'web_visits' twice" in twice.text
+
+
+def test_a_json_body_with_a_byte_order_mark_scores_and_utf16_is_named(client):
+    """Both answered 'Invalid JSON at line 1 column 1', with no word of the encoding."""
+    headers = {**AUTH, "Content-Type": "application/json"}
+    body = json.dumps({"leads": [LEAD]})
+    marked = client.post("/v1/score", content=codecs.BOM_UTF8 + body.encode(), headers=headers)
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["scores"] == score(client, [LEAD])["scores"]
+    for encoding in ("utf-16", "utf-16-le"):
+        wide = client.post("/v1/score", content=body.encode(encoding), headers=headers)
+        assert wide.status_code == 422 and "UTF-16: send it as UTF-8" in wide.text
 
 
 def test_csv_in_csv_out_matches_json(client):
