@@ -136,7 +136,8 @@ def _column(name: str) -> Column:
 class _ReadNumber:
     """A numeric field as the model gets it (`value`) and which leads' values were present but
     unusable (`unusable`), as the in-process path reads them: text that is no number (nor a
-    missing-value spelling), an infinity, and for the deal value a negative number."""
+    missing-value spelling), an infinity, and for the deal value a number below 0 or above a
+    trillion."""
 
     value: Column
     unusable: Column

@@ -32,7 +32,7 @@ def performance(
     store: Store,
     days: Annotated[
         float, Query(gt=0, le=MAX_WINDOW_DAYS, description="window: the last N days")
-    ] = (DEFAULT_WINDOW_DAYS),
+    ] = DEFAULT_WINDOW_DAYS,
 ) -> LivePerformance:
     """Realised conversion per tier and segment against the predicted, ROC AUC and log loss on
     closed leads, calibration, drift against the training profile and revenue, for the leads
