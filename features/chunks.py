@@ -90,7 +90,7 @@ def _csv_chunks(path: Path, chunk_rows: int, text_columns: Collection[str]) -> I
         ) as frames:
             for index, frame in enumerate(frames):
                 table = _arrow_table(check_csv_frame(frame, str(path)))
-                schema = schema or _empty_columns_as_text(table).schema
+                schema = schema or _first_schema(table)
                 table = _held_to(table, schema, path, index * chunk_rows)
                 yield Chunk(table, handle.tell() / size)
 
@@ -109,15 +109,14 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table:
     return table.replace_schema_metadata(None)
 
 
-def _empty_columns_as_text(table: pa.Table) -> pa.Table:
-    """The first chunk, with its empty columns typed as text: an empty column says nothing of
-    what later chunks hold (a loss reason, empty for open leads), and text can hold anything."""
-    return pa.Table.from_arrays(
+def _first_schema(table: pa.Table) -> pa.Schema:
+    """The first chunk's column types, its empty columns as text: an empty column says nothing
+    of what later chunks hold (a loss reason, empty for open leads), and text can hold anything."""
+    return pa.schema(
         [
-            column.cast(pa.string()) if column.null_count == len(column) else column
-            for column in table.columns
-        ],
-        names=table.column_names,
+            field.with_type(pa.string()) if column.null_count == len(column) else field
+            for field, column in zip(table.schema, table.columns, strict=True)
+        ]
     )
 
 

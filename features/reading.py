@@ -78,11 +78,7 @@ def read_table(
             frame = pd.read_csv(path, low_memory=False, dtype=text, **csv_options(dialect))
             frame = check_csv_frame(frame, source)
         else:
-            schema = pq.read_schema(path)
-            check_parquet_schema(schema, source)
-            frame = pd.read_parquet(path)
-            for name in binary_columns(schema):
-                frame[name] = _decoded(frame[name], f"{source}: column '{name.strip()}'")
+            frame = _read_parquet(path, source)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise read_csv_error(exc, source) from exc
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -162,6 +158,24 @@ def check_parquet_schema(schema: pa.Schema, source: str) -> None:
         )
 
 
+def _read_parquet(path: Path, source: str) -> pd.DataFrame:
+    """A Parquet export, its binary columns read as text by Arrow as it reads the file (see
+    `binary_columns`); bytes that are not UTF-8 are refused naming their column."""
+    schema = pq.read_schema(path)
+    check_parquet_schema(schema, source)
+    binary = binary_columns(schema)
+    if not binary:
+        return pd.read_parquet(path)
+    as_text = pa.schema(
+        [field.with_type(pa.string()) if field.name in binary else field for field in schema]
+    )
+    try:
+        return pd.read_parquet(path, schema=as_text)
+    except pa.ArrowInvalid:
+        binary_as_text(pq.read_table(path, columns=binary), source)  # names the column
+        raise
+
+
 def binary_columns(schema: pa.Schema) -> list[str]:
     """Columns a Parquet writer stored as bytes rather than text: read as text (UTF-8), or each
     value would be a category no lead was trained on (b'Retail' is not 'Retail')."""
@@ -179,21 +193,12 @@ def binary_as_text(table: pa.Table, source: str) -> pa.Table:
         try:
             text = table.column(index).cast(pa.string())
         except pa.ArrowInvalid as exc:
-            raise _not_utf8(f"{source}: column '{name.strip()}'") from exc
+            raise DataError(
+                f"{source}: column '{name.strip()}' holds bytes that are not UTF-8 text; export "
+                "it as text (UTF-8)"
+            ) from exc
         table = table.set_column(index, pa.field(name, pa.string()), text)
     return table
-
-
-def _decoded(values: pd.Series, where: str) -> pd.Series:
-    try:
-        text = values.map(lambda v: v.decode("utf-8") if isinstance(v, bytes) else v)
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(where) from exc
-    return text.astype("str").where(values.notna())
-
-
-def _not_utf8(where: str) -> DataError:
-    return DataError(f"{where} holds bytes that are not UTF-8 text; export it as text (UTF-8)")
 
 
 def refuse_repeated_names(names: list[str], source: str) -> None:

@@ -56,12 +56,13 @@ def _names_trimmed(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for index, lead in enumerate(leads):
         record: dict[str, Any] = {}
         for name, value in lead.items():
-            if name.strip() in record:
+            name = name.strip()
+            if name in record:
                 _refuse(
-                    f"lead {index} gives the field '{name.strip()}' twice once the spaces around "
-                    "its names are trimmed; send it once"
+                    f"lead {index} gives the field '{name}' twice once the spaces around its "
+                    "names are trimmed; send it once"
                 )
-            record[name.strip()] = value
+            record[name] = value
         trimmed.append(record)
     return trimmed
 

@@ -196,8 +196,8 @@ def _warn_of_unusable(counts: dict[str, int], model: LeadModel) -> None:
     unreadable = {name: n for name, n in counts.items() if n}
     if unreadable:
         warn_of_unreadable_values(sum(unreadable.values()), unreadable)
-    if deal_value and model.contract.value:
-        warn_of_unusable_deal_values(deal_value, model.contract.value)
+    if deal_value:
+        warn_of_unusable_deal_values(deal_value, str(model.contract.value))
 
 
 def _check_parquet(path: Path, role: str) -> None:

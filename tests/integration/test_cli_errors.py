@@ -184,7 +184,7 @@ def test_stalled_leads_go_to_a_csv_file_only(tmp_path):
         ["score", "leads.parquet", "-o", "out.parquet", "--chunk-rows", "100000000000000000000"],
     ],
 )
-def test_numbers_beyond_the_apis_bounds_are_refused_as_options(args, tmp_path):
+def test_numbers_beyond_the_apis_bounds_are_refused_as_options(args):
     """They overflowed deep inside (exit 1, a traceback); the API holds them to bounds."""
     result = run(*args)
     assert result.exit_code == 2, result.output
