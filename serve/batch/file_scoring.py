@@ -15,6 +15,7 @@ import pyarrow as pa
 from features.chunks import DEFAULT_CHUNK_ROWS, read_chunks, write_chunks
 from features.contract import RelatedTable
 from features.errors import DataError
+from features.field_names import near_misses
 from features.joins import JOINED_COLUMNS_KEY, JoinReport, Lookup
 from serve.model.lead_model import LeadModel
 from serve.model.loading import load_lead_model
@@ -89,22 +90,34 @@ def check_fields(
     }
     fields = model.encoder.feature_names
     absent = [name for name in fields if name not in columns and name not in joined]
+    misspelt = _misspelt_hint(absent, columns)
     if len(absent) == len(fields):
         raise DataError(
             f"{source}: none of the {len(fields)} fields the model reads is a column of the "
             f"file ({', '.join(fields[:5])}{', ...' if len(fields) > 5 else ''}); check that it "
             "is an export of the leads this model was trained on, or choose the model with "
-            "--model"
+            f"--model{misspelt}"
         )
     if absent:
         log.warning(
             "%s: %d of the %d fields the model reads are not in the file and are scored as "
-            "missing for every lead: %s",
+            "missing for every lead: %s%s",
             source,
             len(absent),
             len(fields),
             ", ".join(absent),
+            misspelt,
         )
+
+
+def _misspelt_hint(absent: list[str], columns: list[str]) -> str:
+    """Names the file's columns that differ from an absent field only in case, separators or
+    Unicode spelling: the export tool wrote them otherwise, and they are not read as written."""
+    misses = near_misses(absent, columns)
+    if not misses:
+        return ""
+    pairs = ", ".join(f"'{column}' is not '{field}'" for field, column in misses.items())
+    return f" (names differ only in case, spaces or accents: {pairs}; rename the columns)"
 
 
 def score_table(

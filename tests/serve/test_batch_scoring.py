@@ -130,6 +130,24 @@ def test_a_file_without_the_models_fields_is_refused_and_absent_fields_are_named
     assert "2 of the" in caplog.text and "industry, web_visits" in caplog.text
 
 
+def test_columns_named_otherwise_only_in_case_or_accents_are_pointed_at(
+    use_trained_store, new_leads_file, caplog
+):
+    """An export tool that wrote 'Web Visits' for the model's web_visits (or an accent as a
+    combining mark) had its column scored as missing, and the warning named a field that
+    looked present."""
+    source, leads = new_leads_file(".csv", rows=300)
+    renamed = source.with_name("renamed.csv")
+    leads.rename(columns={"web_visits": "Web Visits", "industry": "INDUSTRY"}).to_csv(
+        renamed, index=False
+    )
+    out = source.with_name("r.csv")
+    result = CliRunner().invoke(app, ["score", str(renamed), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "'INDUSTRY' is not 'industry', 'Web Visits' is not 'web_visits'" in caplog.text
+    assert "rename the columns" in caplog.text
+
+
 @pytest.fixture
 def joined_model(tmp_path, monkeypatch):
     """A model trained on the demo export joined with a table of company sizes. The lead's own
